@@ -1,0 +1,58 @@
+/**
+ * The storage driver: a dumb key → bytes store, in distribution's spirit. Drivers know
+ * nothing about images; `keys.ts` owns what the keys mean. Every driver passes the one
+ * conformance suite in test/storage-conformance.ts.
+ */
+
+export interface ObjectInfo {
+  readonly key: string
+  readonly size: number
+  /** Last write time, ms since the epoch. */
+  readonly modified: number
+}
+
+/** A byte range already resolved against the object's size: bytes [offset, offset+length). */
+export interface ByteRange {
+  readonly offset: number
+  readonly length: number
+}
+
+export interface ObjectBody {
+  readonly info: ObjectInfo
+  /** What the body holds: the whole object unless a range was asked for. */
+  readonly range: ByteRange
+  readonly body: ReadableStream<Uint8Array>
+}
+
+export interface PutOptions {
+  /**
+   * Expected size. Drivers that need it up front (R2) require it; the others check it.
+   * A body that is shorter or longer fails the put and leaves nothing behind.
+   */
+  readonly size?: number
+  /** Expected `sha256:<hex>`; a mismatch fails the put and leaves nothing behind. */
+  readonly sha256?: string
+  /** Aborts the write; the partial object is discarded. */
+  readonly signal?: AbortSignal
+}
+
+export interface StorageDriver {
+  /** `memory`, `fs`, `r2`: used in logs and error messages. */
+  readonly name: string
+  stat(key: string): Promise<ObjectInfo | null>
+  /** `range` must lie within the object (callers resolve Range headers first). */
+  get(key: string, range?: ByteRange): Promise<ObjectBody | null>
+  /**
+   * Streams `body` into `key` and makes it visible only once complete and verified,
+   * replacing any previous object atomically. Readers never see partial content.
+   */
+  put(key: string, body: ReadableStream<Uint8Array> | Uint8Array, opts?: PutOptions): Promise<ObjectInfo>
+  /** Removes `key`; true when something was there. */
+  delete(key: string): Promise<boolean>
+  /** Keys under `prefix`, in no particular order. */
+  list(prefix: string): AsyncIterable<string>
+}
+
+export class StorageError extends Error {
+  override name = 'StorageError'
+}

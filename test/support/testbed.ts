@@ -1,0 +1,71 @@
+/**
+ * The real upstream registry (CNCF distribution) from ../shared/testbed, started once per
+ * test process and mode, seeded with the deterministic test images, stopped at exit.
+ */
+import { execFileSync } from 'node:child_process'
+import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { freePort } from './ports.ts'
+
+export type AuthMode = 'open' | 'basic' | 'token'
+
+export interface Testbed {
+  readonly mode: AuthMode
+  readonly port: number
+  /** `http://127.0.0.1:PORT` */
+  readonly url: string
+  /** `127.0.0.1:PORT`, as a registry host in references. */
+  readonly host: string
+  stop(): void
+}
+
+export const TESTBED_DIR = resolve(import.meta.dir, '../../../shared/testbed')
+const ROOT = resolve(import.meta.dir, '../../.testbed')
+export const USER = 'alice'
+export const PASSWORD = 'secret'
+
+const running = new Map<string, Promise<Testbed>>()
+
+/** Images are built once per checkout (make-images.py is deterministic) and shared. */
+function imagesDir(bigMiB: number): string {
+  const dir = join(ROOT, `images-${bigMiB}`)
+  if (!existsSync(dir)) {
+    // Built aside and renamed, so an interrupted build is never mistaken for a finished one.
+    const tmp = mkdtempSync(join(ROOT, 'images-tmp-'))
+    execFileSync('python3', [join(TESTBED_DIR, 'make-images.py'), tmp, '--big-mib', String(bigMiB)], {
+      stdio: ['ignore', 'ignore', 'inherit'],
+    })
+    renameSync(tmp, dir)
+  }
+  return dir
+}
+
+function start(mode: AuthMode, bigMiB: number, port: number): Testbed {
+  mkdirSync(ROOT, { recursive: true })
+  const dir = mkdtempSync(join(tmpdir(), `edgepull-upstream-${mode}-`))
+  symlinkSync(imagesDir(bigMiB), join(dir, 'images'))
+  execFileSync('bash', [join(TESTBED_DIR, 'upstream.sh'), 'start', dir, String(port), mode, '--seed'], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+    env: { ...process.env, BIG_MIB: String(bigMiB) },
+  })
+  const stop = () => {
+    try {
+      execFileSync('bash', [join(TESTBED_DIR, 'upstream.sh'), 'stop', dir], { stdio: 'ignore' })
+    } catch {}
+    rmSync(dir, { recursive: true, force: true })
+  }
+  process.once('exit', stop)
+  return { mode, port, url: `http://127.0.0.1:${port}`, host: `127.0.0.1:${port}`, stop }
+}
+
+/** The seeded upstream for `mode`, shared by every test file in this process. */
+export function testbed(mode: AuthMode = 'open', bigMiB = 64): Promise<Testbed> {
+  const key = `${mode}/${bigMiB}`
+  let tb = running.get(key)
+  if (!tb) {
+    tb = freePort(mode === 'token' ? 2 : 1).then((port) => start(mode, bigMiB, port))
+    running.set(key, tb)
+  }
+  return tb
+}
