@@ -26,6 +26,13 @@ export const USER = 'alice'
 export const PASSWORD = 'secret'
 
 const running = new Map<string, Promise<Testbed>>()
+const stoppers: Array<() => void> = []
+
+/** Stops every testbed this process started; test/support/setup.ts calls it after all tests. */
+export function stopTestbeds(): void {
+  for (const stop of stoppers.splice(0)) stop()
+  running.clear()
+}
 
 /** Images are built once per checkout (make-images.py is deterministic) and shared. */
 function imagesDir(bigMiB: number): string {
@@ -55,7 +62,7 @@ function start(mode: AuthMode, bigMiB: number, port: number): Testbed {
     } catch {}
     rmSync(dir, { recursive: true, force: true })
   }
-  process.once('exit', stop)
+  stoppers.push(stop)
   return { mode, port, url: `http://127.0.0.1:${port}`, host: `127.0.0.1:${port}`, stop }
 }
 
