@@ -1,0 +1,68 @@
+import { describe, expect, test } from 'bun:test'
+import { ConfigError, loadConfig, parseFileConfig } from './config.ts'
+
+const noFile = () => {
+  throw new Error('ENOENT: no such file')
+}
+
+describe('loadConfig', () => {
+  test('defaults bind loopback, store in ./data, amd64, 3 downloads', () => {
+    const c = loadConfig({}, noFile)
+    expect(c.host).toBe('127.0.0.1')
+    expect(c.port).toBe(5000)
+    expect(c.dataDir).toBe('./data')
+    expect(c.platform).toBe('linux/amd64')
+    expect(c.maxConcurrentDownloads).toBe(3)
+    expect(c.registries).toEqual({})
+  })
+
+  test('reads env and the JSON file', () => {
+    const file = JSON.stringify({
+      registries: { 'docker.io': { endpoint: 'http://127.0.0.1:5100', mirrors: ['https://m.example'] } },
+      platform: 'linux/arm64/v8',
+    })
+    const c = loadConfig({ PORT: '8080', HOST: '0.0.0.0', EDGEPULL_CONFIG: '/etc/e.json' }, () => file)
+    expect(c.port).toBe(8080)
+    expect(c.host).toBe('0.0.0.0')
+    expect(c.registries['docker.io']?.endpoint).toBe('http://127.0.0.1:5100')
+    expect(c.platform).toBe('linux/arm64/v8')
+  })
+
+  test('a bad env value names the variable', () => {
+    expect(() => loadConfig({ PORT: 'eighty' }, noFile)).toThrow(/PORT:/)
+  })
+
+  test('an unreadable config file names the path', () => {
+    expect(() => loadConfig({ EDGEPULL_CONFIG: '/nope.json' }, noFile)).toThrow(
+      'cannot read EDGEPULL_CONFIG /nope.json: ENOENT: no such file'
+    )
+  })
+})
+
+describe('parseFileConfig', () => {
+  test('names the bad field', () => {
+    const text = JSON.stringify({ registries: { 'docker.io': { endpoint: 'ftp://x' } } })
+    expect(() => parseFileConfig(text, 'e.json')).toThrow(
+      /e\.json:\n {2}registries\.docker\.io\.endpoint: must be an http\(s\) URL/
+    )
+  })
+
+  test('rejects unknown keys, so typos do not pass silently', () => {
+    expect(() => parseFileConfig('{"registry": {}}')).toThrow(ConfigError)
+    expect(() => parseFileConfig('{"registries": {"a": {"user": "x"}}}')).toThrow(/registries\.a/)
+  })
+
+  test('rejects non-JSON with the parser message', () => {
+    expect(() => parseFileConfig('{', 'f.json')).toThrow(/f\.json: not JSON/)
+  })
+
+  test('index.docker.io is folded into docker.io', () => {
+    const c = parseFileConfig('{"registries":{"index.docker.io":{"username":"u"}}}')
+    expect(c.registries['docker.io']?.username).toBe('u')
+    expect(c.registries['index.docker.io']).toBeUndefined()
+  })
+
+  test('platform format is checked', () => {
+    expect(() => parseFileConfig('{"platform":"amd64"}')).toThrow(/platform: must look like/)
+  })
+})

@@ -1,0 +1,94 @@
+/**
+ * Configuration: an env record plus an optional JSON file, validated with zod. Nothing here
+ * reads globals; runtime entries pass `process.env` (or bindings) and the file's text in.
+ */
+import { z } from 'zod'
+
+const url = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
+
+export const RegistrySchema = z.strictObject({
+  /** Where the registry is reached, overriding `https://<host>`. */
+  endpoint: url.optional(),
+  /** Pull mirrors tried first (docker.io only, as in dockerd). */
+  mirrors: z.array(url).optional(),
+  username: z.string().optional(),
+  password: z.string().optional(),
+})
+export type RegistryConfig = z.infer<typeof RegistrySchema>
+
+export const FileConfigSchema = z.strictObject({
+  registries: z.record(z.string().min(1), RegistrySchema).default({}),
+  platform: z
+    .string()
+    .regex(/^[a-z0-9]+\/[a-z0-9_]+(\/[a-z0-9]+)?$/, 'must look like os/arch[/variant]')
+    .default('linux/amd64'),
+  /** Concurrent layer downloads per pull (dockerd's max-concurrent-downloads). */
+  maxConcurrentDownloads: z.number().int().min(1).max(64).default(3),
+})
+export type FileConfig = z.infer<typeof FileConfigSchema>
+
+const EnvSchema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(5000),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  EDGEPULL_DATA: z.string().min(1).default('./data'),
+  EDGEPULL_CONFIG: z.string().min(1).optional(),
+})
+
+export interface Config extends FileConfig {
+  port: number
+  host: string
+  dataDir: string
+  configPath?: string
+}
+
+export const DOCKER_HUB = 'docker.io'
+export const DOCKER_HUB_ENDPOINT = 'https://registry-1.docker.io'
+
+export class ConfigError extends Error {
+  override name = 'ConfigError'
+}
+
+/** `registries.docker.io.endpoint: must be an http(s) URL` — each issue names its field. */
+function describe(source: string, error: z.ZodError): ConfigError {
+  const lines = error.issues.map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`)
+  return new ConfigError(`invalid configuration in ${source}:\n${lines.join('\n')}`)
+}
+
+/** Parses the JSON config file's text (`source` names it in errors). */
+export function parseFileConfig(text: string, source = 'config'): FileConfig {
+  let json: unknown
+  try {
+    json = JSON.parse(text)
+  } catch (e) {
+    throw new ConfigError(`invalid configuration in ${source}: not JSON: ${(e as Error).message}`)
+  }
+  const parsed = FileConfigSchema.safeParse(json)
+  if (!parsed.success) throw describe(source, parsed.error)
+  const registries = { ...parsed.data.registries }
+  if (registries['index.docker.io']) {
+    registries[DOCKER_HUB] = { ...registries['index.docker.io'], ...registries[DOCKER_HUB] }
+    delete registries['index.docker.io']
+  }
+  return { ...parsed.data, registries }
+}
+
+/** Builds the whole config from the environment and, when EDGEPULL_CONFIG is set, that file. */
+export function loadConfig(
+  env: Record<string, string | undefined>,
+  readFile: (path: string) => string
+): Config {
+  const parsed = EnvSchema.safeParse(env)
+  if (!parsed.success) throw describe('the environment', parsed.error)
+  const { PORT, HOST, EDGEPULL_DATA, EDGEPULL_CONFIG } = parsed.data
+  let file: FileConfig = parseFileConfig('{}')
+  if (EDGEPULL_CONFIG) {
+    let text: string
+    try {
+      text = readFile(EDGEPULL_CONFIG)
+    } catch (e) {
+      throw new ConfigError(`cannot read EDGEPULL_CONFIG ${EDGEPULL_CONFIG}: ${(e as Error).message}`)
+    }
+    file = parseFileConfig(text, EDGEPULL_CONFIG)
+  }
+  return { ...file, port: PORT, host: HOST, dataDir: EDGEPULL_DATA, configPath: EDGEPULL_CONFIG }
+}

@@ -1,0 +1,43 @@
+/**
+ * The Hono app: the Docker Engine image API (and, beside it, the /v2 mirror). Runtime
+ * entries build `AppDeps` and call `createApp`; nothing here touches a runtime global.
+ */
+import { OpenAPIHono } from '@hono/zod-openapi'
+import { apiVersion, stripVersion, type ApiVersionEnv } from './api-version.ts'
+import type { AppDeps } from './deps.ts'
+import { EDGEPULL_VERSION } from './deps.ts'
+import { dockerHeaders } from './docker-headers.ts'
+import { imagesCreateRoute } from './engine/images-create.ts'
+import { systemRoutes } from './engine/system.ts'
+import { engineErrorResponse, onEngineError, pageNotFound } from './errors.ts'
+
+export function createApp(deps: AppDeps): OpenAPIHono<ApiVersionEnv> {
+  const app = new OpenAPIHono<ApiVersionEnv>({
+    getPath: stripVersion,
+    // zod-openapi's default answer is {"success":false,…}, which the CLI cannot show.
+    defaultHook: (result) => {
+      if (!result.success) {
+        const issue = result.error.issues[0]
+        const where = issue?.path.join('.') || 'request'
+        return engineErrorResponse(400, `invalid parameter ${where}: ${issue?.message ?? 'invalid'}`)
+      }
+    },
+  })
+  app.use('*', dockerHeaders(EDGEPULL_VERSION))
+  app.use('*', apiVersion())
+  systemRoutes(app, deps.runtime)
+  imagesCreateRoute(app, deps)
+  app.doc31('/openapi.json', {
+    openapi: '3.1.0',
+    info: {
+      title: 'edgepull Engine API',
+      version: EDGEPULL_VERSION,
+      description: 'The Docker Engine image API, served by edgepull.',
+    },
+  })
+  // OPTIONS on any path is a CORS preflight in moby: 200, empty.
+  app.options('*', () => new Response(null, { status: 200 }))
+  app.notFound(pageNotFound)
+  app.onError(onEngineError)
+  return app
+}

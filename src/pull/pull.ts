@@ -1,0 +1,213 @@
+/**
+ * Docker's pull, as dockerd's V2 puller does it: resolve the tag on the first endpoint that
+ * answers (mirrors first for docker.io), pick the platform from an index, fetch the config,
+ * download missing layers with bounded concurrency (shared with concurrent pulls of the same
+ * blob), and only then record the image and move the tag. Everything lands in the store
+ * verified; an interrupted pull leaves only whole, verified blobs behind.
+ */
+import type { RegistryConfig } from '../config.ts'
+import { isDigest, sha256, type Digest } from '../oci/digest.ts'
+import {
+  ImageConfigSchema,
+  ImageManifestSchema,
+  IndexSchema,
+  type Descriptor,
+  type ImageConfig,
+  type ImageManifest,
+} from '../oci/manifest.ts'
+import { isImageConfig, isImageManifest, isIndex, isLayer } from '../oci/media-types.ts'
+import { formatPlatform, matchManifests, platformMatches, type PlatformSpec } from '../oci/platform.ts'
+import { canonicalName, familiarString, type Reference } from '../oci/reference.ts'
+import type { RegistryClient, RepositoryClient } from '../registry/client.ts'
+import type { Credentials } from '../registry/auth/credentials.ts'
+import { lookupPullEndpoints, shouldFallback } from '../registry/endpoints.ts'
+import type { BlobStore } from '../storage/blobs.ts'
+import type { ImageRecord, ImageStore } from '../storage/images.ts'
+import { Channel } from './channel.ts'
+import { PullError, toPullError } from './errors.ts'
+import type { PullEvent } from './events.ts'
+import { downloadLayers } from './layers.ts'
+import type { SingleFlight } from './single-flight.ts'
+
+export interface PullDeps {
+  registry: RegistryClient
+  blobs: BlobStore
+  images: ImageStore
+  registries: Record<string, RegistryConfig>
+  flights: SingleFlight
+  maxConcurrentDownloads: number
+  platform: PlatformSpec
+}
+
+export interface PullOptions {
+  /** `--platform`; the server's configured platform otherwise. */
+  platform?: PlatformSpec
+  /** From X-Registry-Auth; the config's credentials for the registry otherwise. */
+  credentials?: Credentials
+  signal?: AbortSignal
+}
+
+const MAX_MANIFEST = 4 * 1024 * 1024
+
+interface Fetched {
+  bytes: Uint8Array
+  digest: Digest
+  mediaType: string
+}
+
+/**
+ * Pulls `ref` (which has a tag or a digest). Errors raised before the first event are
+ * thrown from the first `next()`, so the HTTP layer can answer them with a status code.
+ */
+export async function* pullImage(
+  ref: Reference,
+  deps: PullDeps,
+  opts: PullOptions = {}
+): AsyncGenerator<PullEvent> {
+  const { repo, top } = await resolveTop(ref, deps, opts)
+  yield { type: 'start', id: ref.digest ? `${canonicalName(ref)}@${ref.digest}` : ref.tag!, repository: ref.path }
+
+  const target = opts.platform ?? deps.platform
+  const events = new Channel<PullEvent>()
+  const done = (async () => {
+    try {
+      const chosen = isIndex(top.mediaType) ? await pickFromIndex(top, repo, target, opts.signal) : top
+      const manifest = parseManifest(chosen, ref)
+      const config = await fetchConfig(manifest, repo, deps, opts.signal)
+      if (!isIndex(top.mediaType) && opts.platform && !platformMatches(config, opts.platform)) {
+        events.push({
+          type: 'warning',
+          message: `WARNING: image with reference ${familiarString(ref)} was found but its platform (${formatPlatform(config)}) does not match the specified platform (${formatPlatform(opts.platform)})`,
+        })
+      }
+      const id = manifest.config.digest
+      const existing = await deps.images.getImage(id)
+      const complete = existing && (await allPresent(deps.blobs, manifest.layers))
+      if (!complete) {
+        await downloadLayers(manifest.layers, repo, deps, (e) => events.push(e), opts.signal)
+      }
+      for (const m of top === chosen ? [top] : [top, chosen]) {
+        await deps.blobs.put(m.digest, m.bytes, m.bytes.byteLength, opts.signal)
+      }
+      const record = imageRecord(ref, top, chosen, manifest, config, existing)
+      await deps.images.putImage(record)
+      const tagRef = ref.digest ? undefined : `${canonicalName(ref)}:${ref.tag}`
+      const previous = tagRef ? await deps.images.setTag(tagRef, id) : existing ? id : null
+      events.push({ type: 'digest', digest: top.digest })
+      events.push({ type: 'done', upToDate: previous === id, reference: familiarString(ref), imageId: id })
+      events.close()
+    } catch (err) {
+      events.close(err instanceof PullError ? err : toPullError(err, ref))
+    }
+  })()
+  yield* events
+  await done
+}
+
+/** Tag → top-level manifest or index, trying each endpoint as dockerd does. */
+async function resolveTop(ref: Reference, deps: PullDeps, opts: PullOptions) {
+  const endpoints = lookupPullEndpoints(ref.domain, deps.registries)
+  const configured = deps.registries[ref.domain]
+  const credentials =
+    opts.credentials ??
+    (configured?.username ? { username: configured.username, password: configured.password } : undefined)
+  let last: unknown = new PullError(500, `no endpoint for ${ref.domain}`)
+  for (const endpoint of endpoints) {
+    try {
+      const repo = deps.registry.repository(endpoint, ref.path, { credentials })
+      const top = await repo.manifest(ref.digest ?? ref.tag!, opts.signal)
+      if (!isIndex(top.mediaType) && !isImageManifest(top.mediaType)) {
+        throw new PullError(400, `unsupported manifest media type ${top.mediaType}`)
+      }
+      return { repo, top: top as Fetched }
+    } catch (err) {
+      last = err
+      if (opts.signal?.aborted || !shouldFallback(err, endpoint)) break
+    }
+  }
+  throw toPullError(last, ref)
+}
+
+async function pickFromIndex(
+  index: Fetched,
+  repo: RepositoryClient,
+  target: PlatformSpec,
+  signal?: AbortSignal
+): Promise<Fetched> {
+  const parsed = IndexSchema.parse(JSON.parse(new TextDecoder().decode(index.bytes)))
+  for (const desc of matchManifests(parsed.manifests as Descriptor[], target)) {
+    if (isIndex(desc.mediaType)) return pickFromIndex(await repo.manifest(desc.digest, signal), repo, target, signal)
+    if (!isImageManifest(desc.mediaType)) continue
+    return (await repo.manifest(desc.digest, signal)) as Fetched
+  }
+  throw new PullError(404, `no matching manifest for ${formatPlatform(target)} in the manifest list entries`)
+}
+
+function parseManifest(m: Fetched, ref: Reference): ImageManifest {
+  const parsed = ImageManifestSchema.safeParse(JSON.parse(new TextDecoder().decode(m.bytes)))
+  if (!parsed.success) throw new PullError(500, `invalid manifest for ${familiarString(ref)}: ${parsed.error.message}`)
+  const manifest = parsed.data as ImageManifest
+  const configType = manifest.config.mediaType
+  if (configType === 'application/vnd.docker.plugin.v1+json') {
+    throw new PullError(400, `Encountered remote "${configType}"(plugin) when fetching`)
+  }
+  if (!isImageConfig(configType)) throw new PullError(400, `unsupported media type ${configType}`)
+  for (const l of manifest.layers) {
+    if (!isLayer(l.mediaType)) throw new PullError(400, `unsupported media type ${l.mediaType}`)
+  }
+  return manifest
+}
+
+async function fetchConfig(
+  manifest: ImageManifest,
+  repo: RepositoryClient,
+  deps: PullDeps,
+  signal?: AbortSignal
+): Promise<ImageConfig> {
+  const { digest, size } = manifest.config
+  if (!isDigest(digest)) throw new PullError(400, `invalid config digest ${digest}`)
+  if (!(await deps.blobs.stat(digest))) {
+    await deps.flights.run(
+      digest,
+      async (s) => deps.blobs.put(digest, await repo.blob(digest, { size, signal: s }), size, s).then(() => {}),
+      { signal }
+    )
+  }
+  const bytes = await deps.blobs.bytes(digest, MAX_MANIFEST)
+  if (!bytes) throw new PullError(500, `config ${digest} vanished from the store`)
+  return ImageConfigSchema.parse(JSON.parse(new TextDecoder().decode(bytes)))
+}
+
+async function allPresent(blobs: BlobStore, layers: Descriptor[]): Promise<boolean> {
+  for (const l of layers) if (!(await blobs.stat(l.digest))) return false
+  return true
+}
+
+function imageRecord(
+  ref: Reference,
+  top: Fetched,
+  chosen: Fetched,
+  manifest: ImageManifest,
+  config: ImageConfig,
+  existing: ImageRecord | null | undefined
+): ImageRecord {
+  const repoDigest = `${canonicalName(ref)}@${top.digest}`
+  const repoDigests = [...new Set([...(existing?.repoDigests ?? []), repoDigest])]
+  const diffIds = config.rootfs.diff_ids
+  return {
+    id: manifest.config.digest,
+    manifest: { digest: chosen.digest, mediaType: chosen.mediaType, size: chosen.bytes.byteLength },
+    index: top === chosen ? undefined : { digest: top.digest, mediaType: top.mediaType, size: top.bytes.byteLength },
+    config: { size: manifest.config.size, mediaType: manifest.config.mediaType },
+    platform: { os: config.os, architecture: config.architecture, variant: config.variant },
+    layers: manifest.layers.map((l, i) => ({
+      digest: l.digest,
+      size: l.size,
+      mediaType: l.mediaType,
+      diffId: (diffIds[i] ?? sha256('')) as Digest,
+    })),
+    created: config.created ?? new Date(0).toISOString(),
+    repoDigests,
+    lastTagTime: existing?.lastTagTime,
+  }
+}

@@ -1,0 +1,45 @@
+/**
+ * Node.js entry: env → config, filesystem store, undici for upstream requests, and
+ * @hono/node-server on 127.0.0.1 unless HOST says otherwise.
+ */
+import { serve } from '@hono/node-server'
+import { readFileSync } from 'node:fs'
+import { arch, platform } from 'node:os'
+import { Agent, fetch as undiciFetch } from 'undici'
+import { ConfigError, loadConfig } from '../config.ts'
+import { createFsDriver } from '../storage/fs.ts'
+import { assemble } from './assemble.ts'
+
+const GOARCH: Record<string, string> = { x64: 'amd64', arm64: 'arm64', ia32: '386', arm: 'arm' }
+
+async function main(): Promise<void> {
+  let config
+  try {
+    config = loadConfig(process.env, (p) => readFileSync(p, 'utf8'))
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(`edgepull: ${err.message}`)
+      process.exit(2)
+    }
+    throw err
+  }
+  const driver = await createFsDriver(config.dataDir)
+  const agent = new Agent({ connections: 64, keepAliveTimeout: 30_000 })
+  const fetch = (req: Request) => undiciFetch(req as any, { dispatcher: agent }) as unknown as Promise<Response>
+  const app = assemble({
+    config,
+    driver,
+    fetch,
+    runtime: { name: 'node', version: process.version, os: platform(), arch: GOARCH[arch()] ?? arch() },
+  })
+  const server = serve({ fetch: app.fetch, hostname: config.host, port: config.port }, (info) => {
+    console.log(`edgepull listening on http://${config.host}:${info.port} (store: ${config.dataDir})`)
+  })
+  // Image loads and pushes stream large bodies; Node's 5-minute request timeout would cut them.
+  ;(server as unknown as { requestTimeout: number }).requestTimeout = 0
+  const stop = () => server.close(() => process.exit(0))
+  process.once('SIGINT', stop)
+  process.once('SIGTERM', stop)
+}
+
+await main()
