@@ -5,8 +5,8 @@
  * blob), and only then record the image and move the tag. Everything lands in the store
  * verified; an interrupted pull leaves only whole, verified blobs behind.
  */
-import type { RegistryConfig } from '../config.ts'
-import { isDigest, sha256, type Digest } from '../oci/digest.ts'
+import { DOCKER_HUB, type RegistryConfig } from '../config.ts'
+import { isDigest, type Digest } from '../oci/digest.ts'
 import {
   ImageConfigSchema,
   ImageManifestSchema,
@@ -74,6 +74,12 @@ export async function* pullImage(
       const chosen = isIndex(top.mediaType) ? await pickFromIndex(top, repo, target, opts.signal) : top
       const manifest = parseManifest(chosen, ref)
       const config = await fetchConfig(manifest, repo, deps, opts.signal)
+      if (config.rootfs.diff_ids.length !== manifest.layers.length) {
+        throw new PullError(
+          500,
+          `invalid image config ${manifest.config.digest}: ${config.rootfs.diff_ids.length} diff_ids for ${manifest.layers.length} layers`
+        )
+      }
       if (!isIndex(top.mediaType) && opts.platform && !platformMatches(config, opts.platform)) {
         events.push({
           type: 'warning',
@@ -106,6 +112,13 @@ export async function* pullImage(
 
 /** Tag → top-level manifest or index, trying each endpoint as dockerd does. */
 async function resolveTop(ref: Reference, deps: PullDeps, opts: PullOptions) {
+  // An edge proxy must not become a way to reach arbitrary hosts: upstreams are allow-listed.
+  if (ref.domain !== DOCKER_HUB && !deps.registries[ref.domain]) {
+    throw new PullError(
+      403,
+      `registry ${ref.domain} is not allowed by this edgepull: add it to "registries" in the config`
+    )
+  }
   const endpoints = lookupPullEndpoints(ref.domain, deps.registries)
   const configured = deps.registries[ref.domain]
   const credentials =
@@ -204,7 +217,7 @@ function imageRecord(
       digest: l.digest,
       size: l.size,
       mediaType: l.mediaType,
-      diffId: (diffIds[i] ?? sha256('')) as Digest,
+      diffId: diffIds[i] as Digest,
     })),
     created: config.created ?? new Date(0).toISOString(),
     repoDigests,

@@ -25,7 +25,17 @@ async function main(): Promise<void> {
   }
   const driver = await createFsDriver(config.dataDir)
   const agent = new Agent({ connections: 64, keepAliveTimeout: 30_000 })
-  const fetch = (req: Request) => undiciFetch(req as any, { dispatcher: agent }) as unknown as Promise<Response>
+  // undici's own Request class differs from Node's global one, so pass the parts.
+  const fetch = (req: Request) =>
+    undiciFetch(req.url, {
+      method: req.method,
+      headers: [...req.headers],
+      body: req.body as any,
+      signal: req.signal,
+      redirect: req.redirect,
+      duplex: 'half',
+      dispatcher: agent,
+    }) as unknown as Promise<Response>
   const app = assemble({
     config,
     driver,

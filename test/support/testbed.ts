@@ -52,10 +52,22 @@ function start(mode: AuthMode, bigMiB: number, port: number): Testbed {
   mkdirSync(ROOT, { recursive: true })
   const dir = mkdtempSync(join(tmpdir(), `edgepull-upstream-${mode}-`))
   symlinkSync(imagesDir(bigMiB), join(dir, 'images'))
-  execFileSync('bash', [join(TESTBED_DIR, 'upstream.sh'), 'start', dir, String(port), mode, '--seed'], {
-    stdio: ['ignore', 'ignore', 'inherit'],
-    env: { ...process.env, BIG_MIB: String(bigMiB) },
-  })
+  const script = join(TESTBED_DIR, 'upstream.sh')
+  // upstream.sh waits for the registry but not for its token server, so the first seeding
+  // push can race the token server's start-up; a second start goes through.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      execFileSync('bash', [script, 'start', dir, String(port), mode, '--seed'], {
+        stdio: ['ignore', 'ignore', 'pipe'],
+        env: { ...process.env, BIG_MIB: String(bigMiB) },
+      })
+      break
+    } catch (err) {
+      execFileSync('bash', [script, 'stop', dir], { stdio: 'ignore' })
+      if (attempt === 3) throw err
+      execFileSync('sleep', ['0.5'])
+    }
+  }
   const stop = () => {
     try {
       execFileSync('bash', [join(TESTBED_DIR, 'upstream.sh'), 'stop', dir], { stdio: 'ignore' })

@@ -1,0 +1,108 @@
+/**
+ * edgepull under test: in-process on Bun.serve (fast, inspectable store), or as the real
+ * Node entry (`npm start`'s code path) in a child process, as users run it.
+ */
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { parseFileConfig, type RegistryConfig } from '../../src/config.ts'
+import { assemble } from '../../src/runtime/assemble.ts'
+import type { StorageDriver } from '../../src/storage/driver.ts'
+import { createFsDriver } from '../../src/storage/fs.ts'
+import { createMemoryDriver } from '../../src/storage/memory.ts'
+import { freePort } from './ports.ts'
+
+const ROOT = resolve(import.meta.dir, '../..')
+
+export interface Running {
+  url: string
+  host: string
+  port: number
+  stop(): Promise<void>
+}
+
+export interface InProcess extends Running {
+  driver: StorageDriver
+}
+
+export interface StartOptions {
+  registries: Record<string, RegistryConfig>
+  store?: 'memory' | 'fs'
+  platform?: string
+  maxConcurrentDownloads?: number
+  fetch?: (req: Request) => Promise<Response>
+}
+
+export async function startInProcess(opts: StartOptions): Promise<InProcess> {
+  const config = parseFileConfig(
+    JSON.stringify({
+      registries: opts.registries,
+      platform: opts.platform ?? 'linux/amd64',
+      maxConcurrentDownloads: opts.maxConcurrentDownloads ?? 3,
+    })
+  )
+  const dir = opts.store === 'fs' ? mkdtempSync(join(tmpdir(), 'edgepull-store-')) : undefined
+  const driver = dir ? await createFsDriver(dir) : createMemoryDriver()
+  const app = assemble({
+    config,
+    driver,
+    fetch: opts.fetch ?? ((req) => fetch(req)),
+    runtime: { name: 'bun', version: Bun.version, os: 'linux', arch: 'amd64' },
+  })
+  const server = Bun.serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0, idleTimeout: 0 })
+  const port = server.port!
+  return {
+    url: `http://127.0.0.1:${port}`,
+    host: `127.0.0.1:${port}`,
+    port,
+    driver,
+    async stop() {
+      await server.stop(true)
+      if (dir) rmSync(dir, { recursive: true, force: true })
+    },
+  }
+}
+
+export interface NodeProcess extends Running {
+  dataDir: string
+  output(): string
+}
+
+/** Starts `src/runtime/node.ts` with tsx, as `npm start` does, on a free loopback port. */
+export async function startNode(registries: Record<string, RegistryConfig>): Promise<NodeProcess> {
+  const work = mkdtempSync(join(tmpdir(), 'edgepull-node-'))
+  const configPath = join(work, 'config.json')
+  writeFileSync(configPath, JSON.stringify({ registries }))
+  const port = await freePort()
+  const dataDir = join(work, 'data')
+  let out = ''
+  const child: ChildProcess = spawn(join(ROOT, 'node_modules/.bin/tsx'), ['src/runtime/node.ts'], {
+    cwd: ROOT,
+    env: { ...process.env, PORT: String(port), EDGEPULL_CONFIG: configPath, EDGEPULL_DATA: dataDir },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  child.stdout!.on('data', (d) => (out += d))
+  child.stderr!.on('data', (d) => (out += d))
+  const url = `http://127.0.0.1:${port}`
+  for (let i = 0; ; i++) {
+    if (child.exitCode !== null) throw new Error(`edgepull exited early:\n${out}`)
+    try {
+      if ((await fetch(`${url}/_ping`)).ok) break
+    } catch {}
+    if (i > 300) throw new Error(`edgepull did not start:\n${out}`)
+    await Bun.sleep(50)
+  }
+  return {
+    url,
+    host: `127.0.0.1:${port}`,
+    port,
+    dataDir,
+    output: () => out,
+    async stop() {
+      child.kill('SIGTERM')
+      await new Promise((r) => (child.exitCode !== null ? r(null) : child.once('exit', r)))
+      rmSync(work, { recursive: true, force: true })
+    },
+  }
+}
