@@ -1,6 +1,7 @@
 /**
  * The storage driver: a dumb key → bytes store, in distribution's spirit. Drivers know
- * nothing about images; `keys.ts` owns what the keys mean. Every driver passes the one
+ * nothing about images; `keys.ts` owns what the keys mean, and its checkKey() is the key
+ * grammar every driver enforces (InvalidKeyError otherwise). Every driver passes the one
  * conformance suite in test/storage-conformance.ts.
  */
 
@@ -40,16 +41,21 @@ export interface StorageDriver {
   /** `memory`, `fs`, `r2`: used in logs and error messages. */
   readonly name: string
   stat(key: string): Promise<ObjectInfo | null>
-  /** `range` must lie within the object (callers resolve Range headers first). */
+  /**
+   * `range` must lie within the object (callers resolve Range headers first), else
+   * StorageError. The body holds nothing open until first read: a GET handler reused for
+   * HEAD drops it unread.
+   */
   get(key: string, range?: ByteRange): Promise<ObjectBody | null>
   /**
    * Streams `body` into `key` and makes it visible only once complete and verified,
-   * replacing any previous object atomically. Readers never see partial content.
+   * replacing any previous object atomically. Readers never see partial content. Rejects
+   * with DigestMismatchError (size or sha256), the body's own error, or the signal's reason.
    */
   put(key: string, body: ReadableStream<Uint8Array> | Uint8Array, opts?: PutOptions): Promise<ObjectInfo>
   /** Removes `key`; true when something was there. */
   delete(key: string): Promise<boolean>
-  /** Keys under `prefix`, in no particular order. */
+  /** Keys starting with `prefix`, a plain string prefix as in R2 (`a/b` lists `a/bc/d`). */
   list(prefix: string): AsyncIterable<string>
 }
 
