@@ -21,7 +21,7 @@ const ACCEPT = [
 async function upstreamManifest(tb: Testbed, repo: string, ref: string) {
   const res = await fetch(`${tb.url}/v2/${repo}/manifests/${ref}`, { headers: { accept: ACCEPT } })
   const json = (await res.json()) as any
-  return { digest: res.headers.get('docker-content-digest')!, json }
+  return { digest: res.headers.get('docker-content-digest') as `sha256:${string}`, json }
 }
 
 const auth = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url')

@@ -4,6 +4,13 @@
  * ones the pull pipeline relies on.
  */
 import { z } from 'zod'
+import { isDigest, type Digest } from './digest.ts'
+
+/** A sha256 digest; other algorithms cannot be verified here and are refused. */
+export const DigestSchema = z.custom<Digest>(
+  (v) => typeof v === 'string' && isDigest(v),
+  'unsupported or invalid digest'
+)
 
 export const PlatformSchema = z.object({
   architecture: z.string(),
@@ -17,14 +24,14 @@ export type Platform = z.infer<typeof PlatformSchema>
 
 export const DescriptorSchema = z.looseObject({
   mediaType: z.string(),
-  digest: z.string().regex(/^sha256:[a-f0-9]{64}$/, 'unsupported or invalid digest'),
+  digest: DigestSchema,
   size: z.number().int().nonnegative(),
   urls: z.array(z.string()).optional(),
   annotations: z.record(z.string(), z.string()).optional(),
   platform: PlatformSchema.optional(),
   artifactType: z.string().optional(),
 })
-export type Descriptor = z.infer<typeof DescriptorSchema> & { digest: `sha256:${string}` }
+export type Descriptor = z.infer<typeof DescriptorSchema>
 
 export const ImageManifestSchema = z.looseObject({
   schemaVersion: z.literal(2),
@@ -34,10 +41,7 @@ export const ImageManifestSchema = z.looseObject({
   layers: z.array(DescriptorSchema),
   annotations: z.record(z.string(), z.string()).optional(),
 })
-export type ImageManifest = z.infer<typeof ImageManifestSchema> & {
-  config: Descriptor
-  layers: Descriptor[]
-}
+export type ImageManifest = z.infer<typeof ImageManifestSchema>
 
 export const IndexSchema = z.looseObject({
   schemaVersion: z.literal(2),
@@ -45,7 +49,7 @@ export const IndexSchema = z.looseObject({
   manifests: z.array(DescriptorSchema),
   annotations: z.record(z.string(), z.string()).optional(),
 })
-export type ImageIndex = z.infer<typeof IndexSchema> & { manifests: Descriptor[] }
+export type ImageIndex = z.infer<typeof IndexSchema>
 
 const HistorySchema = z.looseObject({
   created: z.string().optional(),

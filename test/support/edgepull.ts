@@ -77,7 +77,7 @@ export async function startNode(registries: Record<string, RegistryConfig>): Pro
   const port = await freePort()
   const dataDir = join(work, 'data')
   let out = ''
-  const child: ChildProcess = spawn(join(ROOT, 'node_modules/.bin/tsx'), ['src/runtime/node.ts'], {
+  const child: ChildProcess = spawn('node', ['--import', 'tsx', 'src/runtime/node.ts'], {
     cwd: ROOT,
     env: { ...process.env, PORT: String(port), EDGEPULL_CONFIG: configPath, EDGEPULL_DATA: dataDir },
     stdio: ['ignore', 'pipe', 'pipe'],
