@@ -11,6 +11,19 @@ import { imagesCreateRoute } from './engine/images-create.ts'
 import { systemRoutes } from './engine/system.ts'
 import { engineErrorResponse, onEngineError, pageNotFound } from './errors.ts'
 
+/** The document's header; `npm run openapi` writes the whole document to openapi/engine.json. */
+export const OPENAPI_DOCUMENT = {
+  openapi: '3.1.0',
+  info: {
+    title: 'edgepull Engine API',
+    version: EDGEPULL_VERSION,
+    description:
+      'The Docker Engine image API as served by edgepull, a registry proxy. Every path also ' +
+      'answers under a `/v1.NN` prefix (1.24 to 1.51). Errors are `{"message"}` with ' +
+      '`Content-Type: application/json`.',
+  },
+}
+
 export function createApp(deps: AppDeps): OpenAPIHono<ApiVersionEnv> {
   const app = new OpenAPIHono<ApiVersionEnv>({
     getPath: stripVersion,
@@ -27,14 +40,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<ApiVersionEnv> {
   app.use('*', apiVersion())
   systemRoutes(app, deps.runtime)
   imagesCreateRoute(app, deps)
-  app.doc31('/openapi.json', {
-    openapi: '3.1.0',
-    info: {
-      title: 'edgepull Engine API',
-      version: EDGEPULL_VERSION,
-      description: 'The Docker Engine image API, served by edgepull.',
-    },
-  })
+  app.doc31('/openapi.json', OPENAPI_DOCUMENT)
   // OPTIONS on any path is a CORS preflight in moby: 200, empty.
   app.options('*', () => new Response(null, { status: 200 }))
   app.notFound(pageNotFound)
