@@ -177,6 +177,34 @@ describe('errors before the stream are HTTP errors with {"message"}', () => {
   })
 })
 
+describe('schema 1', () => {
+  test('is refused after Pulling from, in the stream, in Docker words', async () => {
+    // distribution 2.8 no longer serves schema 1, so this one answer is faked.
+    const schema1 = JSON.stringify({ schemaVersion: 1, name: 'library/old', tag: 'latest', fsLayers: [] })
+    const e = await startInProcess({
+      registries: { 'docker.io': { endpoint: tb.url } },
+      fetch: async (req) =>
+        new URL(req.url).pathname.startsWith('/v2/library/old/manifests/')
+          ? new Response(req.method === 'HEAD' ? null : schema1, {
+              headers: { 'content-type': 'application/vnd.docker.distribution.manifest.v1+prettyjws' },
+            })
+          : fetch(req),
+    })
+    try {
+      const res = await create(e, 'fromImage=docker.io/library/old&tag=latest')
+      expect(res.status).toBe(200)
+      expect(lines(await readMessages(res))).toEqual([
+        'latest: Pulling from library/old',
+        'ERROR Docker Image Format v1 and Docker Image manifest version 2, schema 1 support has been removed. ' +
+          'Suggest the author of old:latest to upgrade the image to the OCI Format or Docker Image manifest v2, ' +
+          'schema 2. More information at https://docs.docker.com/go/deprecated-image-specs/',
+      ])
+    } finally {
+      await e.stop()
+    }
+  })
+})
+
 describe('sharing, cancelling and verifying downloads', () => {
   test('two concurrent pulls of the same image download each blob once', async () => {
     const fresh = countingFetch()

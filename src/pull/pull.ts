@@ -20,7 +20,8 @@ import { formatPlatform, matchManifests, platformMatches, type PlatformSpec } fr
 import { canonicalName, familiarString, type Reference } from '../oci/reference.ts'
 import type { RegistryClient, RepositoryClient } from '../registry/client.ts'
 import type { Credentials } from '../registry/auth/credentials.ts'
-import { lookupPullEndpoints, shouldFallback } from '../registry/endpoints.ts'
+import { configuredCredentials, lookupPullEndpoints, shouldFallback } from '../registry/endpoints.ts'
+import { UnsupportedManifestError } from '../registry/errors.ts'
 import type { BlobStore } from '../storage/blobs.ts'
 import type { ImageRecord, ImageStore } from '../storage/images.ts'
 import { Channel } from './channel.ts'
@@ -64,8 +65,9 @@ export async function* pullImage(
   deps: PullDeps,
   opts: PullOptions = {}
 ): AsyncGenerator<PullEvent> {
-  const { repo, top } = await resolveTop(ref, deps, opts)
+  const { repo, top, unsupported } = await resolveTop(ref, deps, opts)
   yield { type: 'start', id: ref.digest ? `${canonicalName(ref)}@${ref.digest}` : ref.tag!, repository: ref.path }
+  if (unsupported) throw new PullError(400, unsupported.dockerText(familiarString(ref)))
 
   const target = opts.platform ?? deps.platform
   const events = new Channel<PullEvent>()
@@ -111,7 +113,11 @@ export async function* pullImage(
 }
 
 /** Tag → top-level manifest or index, trying each endpoint as dockerd does. */
-async function resolveTop(ref: Reference, deps: PullDeps, opts: PullOptions) {
+async function resolveTop(
+  ref: Reference,
+  deps: PullDeps,
+  opts: PullOptions
+): Promise<{ repo: RepositoryClient; top: Fetched; unsupported?: undefined } | { repo: RepositoryClient; top?: undefined; unsupported: UnsupportedManifestError }> {
   // An edge proxy must not become a way to reach arbitrary hosts: upstreams are allow-listed.
   if (ref.domain !== DOCKER_HUB && !deps.registries[ref.domain]) {
     throw new PullError(
@@ -120,22 +126,21 @@ async function resolveTop(ref: Reference, deps: PullDeps, opts: PullOptions) {
     )
   }
   const endpoints = lookupPullEndpoints(ref.domain, deps.registries)
-  const configured = deps.registries[ref.domain]
-  const credentials =
-    opts.credentials ??
-    (configured?.username ? { username: configured.username, password: configured.password } : undefined)
+  const credentials = opts.credentials ?? configuredCredentials(ref.domain, deps.registries)
   let last: unknown = new PullError(500, `no endpoint for ${ref.domain}`)
-  for (const endpoint of endpoints) {
+  for (const [i, endpoint] of endpoints.entries()) {
+    const repo = deps.registry.repository(endpoint, ref.path, { credentials })
     try {
-      const repo = deps.registry.repository(endpoint, ref.path, { credentials })
       const top = await repo.manifest(ref.digest ?? ref.tag!, opts.signal)
       if (!isIndex(top.mediaType) && !isImageManifest(top.mediaType)) {
-        throw new PullError(400, `unsupported manifest media type ${top.mediaType}`)
+        throw new UnsupportedManifestError('media-type', top.mediaType, familiarString(ref))
       }
       return { repo, top: top as Fetched }
     } catch (err) {
+      // dockerd reports these after `Pulling from`, in the stream.
+      if (err instanceof UnsupportedManifestError) return { repo, unsupported: err }
       last = err
-      if (opts.signal?.aborted || !shouldFallback(err, endpoint)) break
+      if (opts.signal?.aborted || !shouldFallback(err, endpoint, endpoints[i + 1])) break
     }
   }
   throw toPullError(last, ref)
