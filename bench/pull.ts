@@ -9,6 +9,7 @@ import { spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { nodeEntry } from '../test/support/build.ts'
 import { freePort } from '../test/support/ports.ts'
 import { stopTestbeds, testbed } from '../test/support/testbed.ts'
 
@@ -23,7 +24,7 @@ async function startEdgepull(upstream: string) {
   const work = mkdtempSync(join(tmpdir(), 'edgepull-bench-'))
   writeFileSync(join(work, 'config.json'), JSON.stringify({ registries: { 'docker.io': { endpoint: upstream } } }))
   const port = await freePort()
-  const child = spawn('node', ['--import', 'tsx', 'src/runtime/node.ts'], {
+  const child = spawn('node', [nodeEntry()], {
     env: { ...process.env, PORT: String(port), EDGEPULL_CONFIG: join(work, 'config.json'), EDGEPULL_DATA: join(work, 'data') },
     stdio: 'ignore',
   })

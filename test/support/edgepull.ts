@@ -5,15 +5,15 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { join } from 'node:path'
 import { parseFileConfig, type RegistryConfig } from '../../src/config.ts'
 import { assemble } from '../../src/runtime/assemble.ts'
 import type { StorageDriver } from '../../src/storage/driver.ts'
 import { createFsDriver } from '../../src/storage/fs.ts'
 import { createMemoryDriver } from '../../src/storage/memory.ts'
+import { nodeEntry, ROOT } from './build.ts'
 import { freePort } from './ports.ts'
 
-const ROOT = resolve(import.meta.dir, '../..')
 
 export interface Running {
   url: string
@@ -69,7 +69,7 @@ export interface NodeProcess extends Running {
   output(): string
 }
 
-/** Starts `src/runtime/node.ts` with tsx, as `npm start` does, on a free loopback port. */
+/** Starts the bundled Node entry, as `npm start` does, on a free loopback port. */
 export async function startNode(registries: Record<string, RegistryConfig>): Promise<NodeProcess> {
   const work = mkdtempSync(join(tmpdir(), 'edgepull-node-'))
   const configPath = join(work, 'config.json')
@@ -77,7 +77,7 @@ export async function startNode(registries: Record<string, RegistryConfig>): Pro
   const port = await freePort()
   const dataDir = join(work, 'data')
   let out = ''
-  const child: ChildProcess = spawn('node', ['--import', 'tsx', 'src/runtime/node.ts'], {
+  const child: ChildProcess = spawn('node', [nodeEntry()], {
     cwd: ROOT,
     env: { ...process.env, PORT: String(port), EDGEPULL_CONFIG: configPath, EDGEPULL_DATA: dataDir },
     stdio: ['ignore', 'pipe', 'pipe'],

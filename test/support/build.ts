@@ -1,0 +1,27 @@
+/**
+ * Bundles the Node entry the way `npm start` does (esbuild, packages external), once per
+ * test process, into a private directory so concurrent test runs do not race on dist/.
+ */
+import { execFileSync } from 'node:child_process'
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+
+export const ROOT = resolve(import.meta.dir, '../..')
+let built: string | undefined
+
+export function nodeEntry(): string {
+  if (built) return built
+  // Inside the checkout, so the bundle's bare imports resolve against ./node_modules.
+  mkdirSync(join(ROOT, 'dist'), { recursive: true })
+  const dir = mkdtempSync(join(ROOT, 'dist', `test-${process.pid}-`))
+  process.once('exit', () => rmSync(dir, { recursive: true, force: true }))
+  const out = join(dir, 'node.mjs')
+  execFileSync(
+    join(ROOT, 'node_modules/.bin/esbuild'),
+    ['src/runtime/node.ts', '--bundle', '--platform=node', '--format=esm', '--target=node20',
+      '--packages=external', '--log-level=warning', `--outfile=${out}`],
+    { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] }
+  )
+  built = out
+  return out
+}
