@@ -17,6 +17,13 @@ export interface BlobOptions {
   signal?: AbortSignal
   /** Called after each chunk with the number of bytes delivered so far. */
   onProgress?: (bytesSoFar: number) => void
+  /**
+   * Hash while streaming (default). A caller whose sink verifies anyway (the store's put
+   * does) passes false to save a second sha256 pass of ~0.8 s per GiB.
+   */
+  verify?: boolean
+  /** Told before each wait to resume a broken download. */
+  onRetry?: (delayMs: number) => void
 }
 
 /** Options for `blobResponse()`. */
@@ -77,8 +84,9 @@ export async function openBlob(
     signal: o.signal,
     request: requestInfo(blobRequest(scope, digest, {})),
     onProgress: o.onProgress,
+    onRetry: o.onRetry,
   })
-  return body.pipeThrough(verifying({ digest, size: o.size }))
+  return o.verify === false ? body : body.pipeThrough(verifying({ digest, size: o.size }))
 }
 
 /** Content-Length, unless a content coding makes it the length of something else. */

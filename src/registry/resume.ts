@@ -24,6 +24,8 @@ export interface ResumeOptions {
   /** The request, for Go-style error text when the budget runs out. */
   request: RequestInfo
   onProgress?: (bytesSoFar: number) => void
+  /** Told before each wait to reconnect, so a pull can say `Retrying in N seconds`. */
+  onRetry?: (delayMs: number) => void
 }
 
 /** `Content-Range: bytes <start>-<end>/<size>` → start, or undefined. */
@@ -65,7 +67,9 @@ export function resumableBody(o: ResumeOptions): ReadableStream<Uint8Array> {
       failures++
       if (failures >= o.policy.attempts) throw giveUp(err)
       reader.cancel().catch(() => {})
-      await o.sleep(backoffDelay(o.policy, failures), o.signal)
+      const delay = backoffDelay(o.policy, failures)
+      o.onRetry?.(delay)
+      await o.sleep(delay, o.signal)
       let res: Response
       try {
         res = await o.reopen(delivered)
