@@ -120,6 +120,25 @@ describe('blob downloads that break', () => {
     })
   }
 
+  test('the retry hook hears each wait, and verify:false leaves checking to the sink', async () => {
+    const flipped = BLOB.slice()
+    flipped[SIZE - 1] ^= 0xff
+    const endpoint = fake((req) => {
+      const range = req.headers.get('range')
+      return range ? partial(flipped, range) : new Response(breaksAfter(flipped, 300_000))
+    })
+    const { client, sleeps } = recordingClient()
+    const retries: number[] = []
+    const stream = await client
+      .repository(endpoint, 'x/y')
+      .blob(DIGEST, { size: SIZE, verify: false, onRetry: (ms) => retries.push(ms) })
+    const got = await readAll(stream)
+    expect(got.byteLength).toBe(SIZE)
+    expect(sha256(got)).not.toBe(DIGEST)
+    expect(retries).toEqual(sleeps)
+    expect(retries).toHaveLength(1)
+  })
+
   test('a 503 on the resume request is retried within the same budget', async () => {
     const seen: string[] = []
     const endpoint = fake((req) => {
