@@ -48,26 +48,52 @@ function imagesDir(bigMiB: number): string {
   return dir
 }
 
+/** The images upstream.sh --seed pushes, as [layout:tag, repository:tag, extra skopeo flags]. */
+const SEED: Array<[string, string, string[]]> = [
+  ['busybox:latest', 'library/busybox:latest', []],
+  ['layered:latest', 'library/layered:latest', []],
+  ['layered:v1', 'library/layered:v1', []],
+  ['multiarch:latest', 'library/multiarch:latest', ['--all']],
+  ['big:latest', 'library/big:latest', []],
+  ['many:latest', 'library/many:latest', []],
+  ['busybox:latest', 'private/busybox:latest', []],
+  ['busybox:latest', 'library/busybox-v2s2:latest', ['--format', 'v2s2']],
+]
+
+function seed(dir: string, port: number, mode: AuthMode): void {
+  const creds = mode === 'open' ? [] : ['--dest-creds', `${USER}:${PASSWORD}`]
+  for (const [src, dst, extra] of SEED) {
+    execFileSync(
+      'skopeo',
+      ['copy', '--quiet', '--dest-tls-verify=false', ...creds, ...extra,
+        `oci:${join(dir, 'images', src)}`, `docker://127.0.0.1:${port}/${dst}`],
+      { stdio: ['ignore', 'ignore', 'pipe'] }
+    )
+  }
+}
+
+function waitFor(url: string): void {
+  for (let i = 0; i < 200; i++) {
+    try {
+      execFileSync('curl', ['-sf', '-o', '/dev/null', url], { stdio: 'ignore' })
+      return
+    } catch {
+      execFileSync('sleep', ['0.1'])
+    }
+  }
+  throw new Error(`${url} did not come up`)
+}
+
 function start(mode: AuthMode, bigMiB: number, port: number): Testbed {
   mkdirSync(ROOT, { recursive: true })
   const dir = mkdtempSync(join(tmpdir(), `edgepull-upstream-${mode}-`))
   symlinkSync(imagesDir(bigMiB), join(dir, 'images'))
   const script = join(TESTBED_DIR, 'upstream.sh')
-  // upstream.sh waits for the registry but not for its token server, so the first seeding
-  // push can race the token server's start-up; a second start goes through.
-  for (let attempt = 1; ; attempt++) {
-    try {
-      execFileSync('bash', [script, 'start', dir, String(port), mode, '--seed'], {
-        stdio: ['ignore', 'ignore', 'pipe'],
-        env: { ...process.env, BIG_MIB: String(bigMiB) },
-      })
-      break
-    } catch (err) {
-      execFileSync('bash', [script, 'stop', dir], { stdio: 'ignore' })
-      if (attempt === 3) throw err
-      execFileSync('sleep', ['0.5'])
-    }
-  }
+  execFileSync('bash', [script, 'start', dir, String(port), mode], { stdio: ['ignore', 'ignore', 'pipe'] })
+  // upstream.sh waits for the registry but not for its token server, and its --seed pushes
+  // race the token server's start-up on a loaded machine; so wait for it, then seed here.
+  if (mode === 'token') waitFor(`http://127.0.0.1:${port + 1}/stats`)
+  seed(dir, port, mode)
   const stop = () => {
     try {
       execFileSync('bash', [join(TESTBED_DIR, 'upstream.sh'), 'stop', dir], { stdio: 'ignore' })
