@@ -11,5 +11,13 @@ export function openapiDocument(): object {
     fetch: () => Promise.reject(new Error('not used')),
     runtime: { name: 'openapi', version: '0', os: 'linux', arch: 'amd64' },
   })
-  return app.getOpenAPI31Document(OPENAPI_DOCUMENT)
+  const doc = app.getOpenAPI31Document(OPENAPI_DOCUMENT)
+  return { ...doc, paths: templatePaths(doc.paths ?? {}) }
+}
+
+/** `/images/{name{.+}}/json` (Hono's multi-segment pattern) → `/images/{name}/json`. */
+export function templatePaths<T>(paths: Record<string, T>): Record<string, T> {
+  return Object.fromEntries(
+    Object.entries(paths).map(([path, item]) => [path.replace(/\{(\w+)\{[^}]*\}\}/g, '{$1}'), item])
+  )
 }

@@ -16,6 +16,33 @@ export const RegistrySchema = z.strictObject({
 })
 export type RegistryConfig = z.infer<typeof RegistrySchema>
 
+/** One tag TTL rule of the mirror; the first rule that matches a repository and tag wins. */
+export const TagTtlRuleSchema = z.strictObject({
+  /**
+   * Repository glob over `<registry>/<path>`: `*` stays within a path segment, `**` crosses
+   * them. Without a registry host (`library/*`) it means docker.io, as references do.
+   */
+  pattern: z.string().min(1),
+  /** Tag glob (`v*`); every tag when absent. */
+  tag: z.string().min(1).optional(),
+  /** How long a tag is served from the cache before it is revalidated upstream. */
+  seconds: z.number().int().min(0),
+})
+export type TagTtlRule = z.infer<typeof TagTtlRuleSchema>
+
+/** The /v2 pull-through mirror. */
+export const MirrorSchema = z.strictObject({
+  /**
+   * Seconds a tag is served from the cache before a HEAD upstream revalidates it (default
+   * 300). Manifests by digest never expire. A tag upstream cannot confirm (down, 5xx, 429)
+   * is served stale with a `Warning: 110` header.
+   */
+  tagTtlSeconds: z.number().int().min(0).default(300),
+  /** Per-repository (and per-tag) TTLs, e.g. `{"pattern": "library/*", "seconds": 60}`. */
+  tagTtl: z.array(TagTtlRuleSchema).default([]),
+})
+export type MirrorConfig = z.infer<typeof MirrorSchema>
+
 export const FileConfigSchema = z.strictObject({
   registries: z.record(z.string().min(1), RegistrySchema).default({}),
   platform: z
@@ -24,6 +51,12 @@ export const FileConfigSchema = z.strictObject({
     .default('linux/amd64'),
   /** Concurrent layer downloads per pull (dockerd's max-concurrent-downloads). */
   maxConcurrentDownloads: z.number().int().min(1).max(64).default(3),
+  mirror: MirrorSchema.default({ tagTtlSeconds: 300, tagTtl: [] }),
+  /**
+   * Bearer token for `/admin/*` (tag refresh and purge); the admin routes answer 404 while it
+   * is unset.
+   */
+  adminToken: z.string().min(16, 'must be at least 16 characters').optional(),
 })
 export type FileConfig = z.infer<typeof FileConfigSchema>
 

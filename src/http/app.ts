@@ -6,10 +6,23 @@ import { OpenAPIHono } from '@hono/zod-openapi'
 import { apiVersion, stripVersion, type ApiVersionEnv } from './api-version.ts'
 import type { AppDeps } from './deps.ts'
 import { EDGEPULL_VERSION } from './deps.ts'
+import { docsRoutes } from './docs.ts'
 import { dockerHeaders } from './docker-headers.ts'
+import { commitRoute } from './engine/commit.ts'
 import { imagesCreateRoute } from './engine/images-create.ts'
+import { imagesDeleteRoute } from './engine/images-delete.ts'
+import { imagesGetRoutes } from './engine/images-get.ts'
+import { imagesHistoryRoute } from './engine/images-history.ts'
+import { imagesInspectRoute } from './engine/images-inspect.ts'
+import { imagesLoadRoute } from './engine/images-load.ts'
+import { imagesListRoute } from './engine/images-list.ts'
+import { imagesPruneRoute } from './engine/images-prune.ts'
+import { imagesPushRoute } from './engine/images-push.ts'
+import { imagesSearchRoute } from './engine/images-search.ts'
+import { imagesTagRoute } from './engine/images-tag.ts'
 import { systemRoutes } from './engine/system.ts'
 import { engineErrorResponse, onEngineError, pageNotFound } from './errors.ts'
+import { mirrorApp, mountMirror } from './v2/app.ts'
 
 /** The document's header; `npm run openapi` writes the whole document to openapi/engine.json. */
 export const OPENAPI_DOCUMENT = {
@@ -22,6 +35,10 @@ export const OPENAPI_DOCUMENT = {
       'answers under a `/v1.NN` prefix (1.24 to 1.51). Errors are `{"message"}` with ' +
       '`Content-Type: application/json`.',
   },
+  servers: [{ url: '/', description: 'This edgepull' }],
+  // Like dockerd's API, edgepull asks its own clients for no credentials (X-Registry-Auth is
+  // passed on to registries); saying so explicitly tells readers it is not an omission.
+  security: [],
 }
 
 export function createApp(deps: AppDeps): OpenAPIHono<ApiVersionEnv> {
@@ -36,11 +53,27 @@ export function createApp(deps: AppDeps): OpenAPIHono<ApiVersionEnv> {
       }
     },
   })
+  // First: /v2 and /admin are the mirror's, outside the Engine API's prefix, headers and errors.
+  app.use('*', mountMirror(mirrorApp({ mirror: deps.mirror, adminToken: deps.adminToken })))
   app.use('*', dockerHeaders(EDGEPULL_VERSION))
   app.use('*', apiVersion())
   systemRoutes(app, deps.runtime)
+  // Literal /images/* routes before the /images/{name} ones (notes §1.7).
+  imagesSearchRoute(app, deps)
+  imagesListRoute(app, deps)
+  imagesPruneRoute(app, deps)
+  imagesGetRoutes(app, deps)
+  imagesLoadRoute(app, deps)
   imagesCreateRoute(app, deps)
+  commitRoute(app, deps)
+  imagesPushRoute(app, deps)
+  // The /images/{name…} routes match multi-segment names: literal /images/* routes go above.
+  imagesInspectRoute(app, deps)
+  imagesHistoryRoute(app, deps)
+  imagesTagRoute(app, deps)
+  imagesDeleteRoute(app, deps)
   app.doc31('/openapi.json', OPENAPI_DOCUMENT)
+  docsRoutes(app, deps.docsAssets)
   // OPTIONS on any path is a CORS preflight in moby: 200, empty.
   app.options('*', () => new Response(null, { status: 200 }))
   app.notFound(pageNotFound)

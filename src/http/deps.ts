@@ -1,10 +1,14 @@
 /** What the HTTP layer is built from. Runtime entries assemble it; nothing here is global. */
 import type { RegistryConfig } from '../config.ts'
+import type { Mirror } from '../mirror/mirror.ts'
 import type { PlatformSpec } from '../oci/platform.ts'
+import type { Fills } from '../pull/fills.ts'
 import type { SingleFlight } from '../pull/single-flight.ts'
 import type { RegistryClient } from '../registry/client.ts'
+import type { Fetch } from '../registry/fetch.ts'
 import type { BlobStore } from '../storage/blobs.ts'
 import type { ImageStore } from '../storage/images.ts'
+import type { DocsAssets } from './docs.ts'
 
 export interface RuntimeInfo {
   /** `node`, `bun`, `deno`, `workerd`. */
@@ -22,7 +26,17 @@ export interface AppDeps {
   platform: PlatformSpec
   maxConcurrentDownloads: number
   flights: SingleFlight
+  /** Blob fills in flight, shared by pulls and the mirror (one upstream GET per blob). */
+  fills: Fills
+  /** The /v2 pull-through mirror over the same store and fills. */
+  mirror: Mirror
+  /** Enables /admin/* (the config's `adminToken`). */
+  adminToken?: string
   runtime: RuntimeInfo
+  /** Plain upstream fetch for APIs beside the registry client (Docker Hub's search). */
+  fetch?: Fetch
+  /** Swagger UI's files for `/docs`, supplied by the runtime entry; absent, `/docs` explains. */
+  docsAssets?: DocsAssets
 }
 
 export const EDGEPULL_VERSION = '0.1.0'

@@ -3,7 +3,8 @@
  * an image ID, a reference in the tag store (`latest` added), a digest reference, and
  * finally an unambiguous ID prefix. Save has its own rules and does not use this.
  */
-import { hex, type Digest } from '../oci/digest.ts'
+import { hex, isDigest, type Digest } from '../oci/digest.ts'
+import { formatPlatform, platformMatches, type PlatformSpec } from '../oci/platform.ts'
 import {
   canonicalName,
   familiarString,
@@ -15,26 +16,52 @@ import {
 import type { ImageRecord, ImageStore } from '../storage/images.ts'
 import { ImageError, noSuchImage } from './errors.ts'
 
+/** The image a name resolved to. */
 export interface Resolved {
   image: ImageRecord
   /** The reference the name matched, when it was one (with its default tag). */
   ref?: Reference
 }
 
-/** Resolves `name`, or throws ImageError 404 `No such image: …` / 400 for a bad reference. */
-export async function resolveImage(images: ImageStore, name: string): Promise<Resolved> {
+/** Extra conditions on the image found. */
+export interface ResolveOptions {
+  /** The image must be for this platform (inspect, history and delete take one). */
+  platform?: PlatformSpec
+}
+
+/**
+ * Resolves `name` as moby's GetImage does, or throws ImageError: 404 `No such image: …`, 400
+ * for a name that is not a reference at all, 404 when `platform` does not match the image.
+ */
+export async function resolveImage(
+  images: ImageStore,
+  name: string,
+  opts: ResolveOptions = {}
+): Promise<Resolved> {
+  const found = await lookup(images, name)
+  const { platform } = opts
+  if (platform && !platformMatches(found.image.platform, platform)) {
+    const has = formatPlatform(found.image.platform)
+    throw new ImageError(
+      404,
+      `image with reference ${name} was found but its platform (${has}) does not match the specified platform (${formatPlatform(platform)})`
+    )
+  }
+  return found
+}
+
+async function lookup(images: ImageStore, name: string): Promise<Resolved> {
   if (!name) throw new ImageError(400, 'image name cannot be blank')
   let parsed
   try {
     parsed = parseAnyReference(name)
   } catch (err) {
-    // Short hex strings fail reference parsing only when they are not valid names at all.
-    const byPrefix = await findByIdPrefix(images, name)
-    if (byPrefix) return { image: byPrefix }
+    // Any name an ID prefix could be (hex, `sha256:` + hex) parses, so moby stops here too.
     throw new ImageError(400, (err as Error).message)
   }
   if (isImageId(parsed)) {
-    const image = await images.getImage(parsed.id)
+    // sha384/sha512 parse as IDs, but no image here can have one.
+    const image = isDigest(parsed.id) ? await images.getImage(parsed.id) : null
     if (image) return { image }
     throw noSuchImage(parsed.id)
   }
@@ -47,7 +74,10 @@ export async function resolveImage(images: ImageStore, name: string): Promise<Re
 }
 
 /** `name@digest` wins over `name:tag` when both are given, as in the reference store. */
-export async function findByReference(images: ImageStore, ref: Reference): Promise<ImageRecord | null> {
+export async function findByReference(
+  images: ImageStore,
+  ref: Reference
+): Promise<ImageRecord | null> {
   if (ref.digest) {
     const wanted = `${canonicalName(ref)}@${ref.digest}`
     for await (const image of images.listImages()) {
@@ -60,7 +90,10 @@ export async function findByReference(images: ImageStore, ref: Reference): Promi
 }
 
 /** The one image whose ID starts with `prefix` (with or without `sha256:`); none if ambiguous. */
-export async function findByIdPrefix(images: ImageStore, prefix: string): Promise<ImageRecord | null> {
+export async function findByIdPrefix(
+  images: ImageStore,
+  prefix: string
+): Promise<ImageRecord | null> {
   const p = prefix.replace(/^sha256:/, '')
   if (!/^[a-f0-9]{1,64}$/.test(p)) return null
   let found: ImageRecord | null = null
@@ -71,3 +104,7 @@ export async function findByIdPrefix(images: ImageStore, prefix: string): Promis
   }
   return found
 }
+
+/** moby's isImageIDPrefix: `name` is how the ID begins, with or without `sha256:`. */
+export const isImageIdPrefix = (id: Digest, name: string): boolean =>
+  id.startsWith(name) || hex(id).startsWith(name)

@@ -3,8 +3,11 @@
  * the store, `Pulling fs layer` for the rest, `Waiting` beyond the download slots, then
  * per-layer progress, and `Pull complete` strictly bottom to top.
  */
+import type { Digest } from '../oci/digest.ts'
 import type { Descriptor } from '../oci/manifest.ts'
+import type { BlobOptions } from '../registry/blobs.ts'
 import type { RepositoryClient } from '../registry/client.ts'
+import { originOf, type FillSource } from './fills.ts'
 import type { PullEvent } from './events.ts'
 import type { PullDeps } from './pull.ts'
 import { progressThrottle } from './throttle.ts'
@@ -54,23 +57,33 @@ async function downloadOne(
   const { digest, size } = layer
   if (!(await deps.blobs.stat(digest))) {
     const due = progressThrottle(size)
-    await deps.flights.run(
-      digest,
-      async (s, progress) => {
-        const body = await repo.blob(digest, { size, signal: s, onProgress: (n) => progress(n, size) })
-        await deps.blobs.put(digest, body, size, s)
+    await deps.fills.fetch(digest, blobSource(repo, digest, size), {
+      signal,
+      onProgress: (current) => {
+        if (due(current)) emit({ type: 'layer', digest, status: 'downloading', current, total: size })
       },
-      {
-        signal,
-        onProgress: (current) => {
-          if (due(current)) emit({ type: 'layer', digest, status: 'downloading', current, total: size })
-        },
-      }
-    )
+    })
     emit({ type: 'layer', digest, status: 'verifying' })
   }
   emit({ type: 'layer', digest, status: 'downloaded' })
 }
+
+/**
+ * Where a pull's fill of `digest` reads from: `repo`, expecting `size` bytes. The store's put
+ * verifies digest and size, so the client does not hash a second time.
+ */
+export const blobSource = (
+  repo: RepositoryClient,
+  digest: Digest,
+  size: number,
+  opts: Omit<BlobOptions, 'size' | 'signal' | 'verify'> = {}
+): FillSource => ({
+  origin: originOf(repo),
+  open: async (signal) => ({
+    body: await repo.blob(digest, { ...opts, size, signal, verify: false }),
+    size,
+  }),
+})
 
 /** Runs `fn` over `items` with at most `limit` at once; the first failure cancels the rest. */
 async function forEachLimited<T>(

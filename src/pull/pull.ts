@@ -27,15 +27,16 @@ import type { ImageRecord, ImageStore } from '../storage/images.ts'
 import { Channel } from './channel.ts'
 import { PullError, toPullError } from './errors.ts'
 import type { PullEvent } from './events.ts'
-import { downloadLayers } from './layers.ts'
-import type { SingleFlight } from './single-flight.ts'
+import { blobSource, downloadLayers } from './layers.ts'
+import type { Fills } from './fills.ts'
 
 export interface PullDeps {
   registry: RegistryClient
   blobs: BlobStore
   images: ImageStore
   registries: Record<string, RegistryConfig>
-  flights: SingleFlight
+  /** Blob downloads in flight, shared with concurrent pulls and the mirror. */
+  fills: Fills
   maxConcurrentDownloads: number
   platform: PlatformSpec
 }
@@ -185,11 +186,7 @@ async function fetchConfig(
   const { digest, size } = manifest.config
   if (!isDigest(digest)) throw new PullError(400, `invalid config digest ${digest}`)
   if (!(await deps.blobs.stat(digest))) {
-    await deps.flights.run(
-      digest,
-      async (s) => deps.blobs.put(digest, await repo.blob(digest, { size, signal: s }), size, s).then(() => {}),
-      { signal }
-    )
+    await deps.fills.fetch(digest, blobSource(repo, digest, size), { signal })
   }
   const bytes = await deps.blobs.bytes(digest, MAX_MANIFEST)
   if (!bytes) throw new PullError(500, `config ${digest} vanished from the store`)

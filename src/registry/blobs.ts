@@ -24,6 +24,8 @@ export interface BlobOptions {
   verify?: boolean
   /** Told before each wait to resume a broken download. */
   onRetry?: (delayMs: number) => void
+  /** Told the length the registry declared (Content-Length), once it has answered. */
+  onLength?: (length: number | undefined) => void
 }
 
 /** Options for `blobResponse()`. */
@@ -75,6 +77,7 @@ export async function openBlob(
     throw await errorFromResponse(res, requestInfo(request))
   }
   const first = await open(0)
+  o.onLength?.(declaredLength(first))
   const body = resumableBody({
     first,
     reopen: open,

@@ -19,6 +19,14 @@ import {
   type ResolvedManifest,
 } from './manifests.ts'
 import { retryPolicy, type RetryOptions } from './retry.ts'
+import {
+  blobExists,
+  mountBlob,
+  putManifest,
+  uploadBlob,
+  type MountResult,
+  type UploadOptions,
+} from './upload.ts'
 import { listPage, strings, type Catalog, type ListOptions, type TagList } from './listing.ts'
 
 /** How the client reaches registries. */
@@ -41,7 +49,7 @@ export interface RepositoryOptions {
   actions?: string[]
 }
 
-/** Reads from one repository on one endpoint. */
+/** Reads from (and pushes to) one repository on one endpoint. */
 export interface RepositoryClient {
   readonly endpoint: Endpoint
   readonly path: string
@@ -55,6 +63,22 @@ export interface RepositoryClient {
   blobResponse(digest: Digest, opts?: BlobResponseOptions): Promise<Response>
   /** One page of tags. */
   tags(opts?: ListOptions): Promise<TagList>
+  /** True when the repository has the blob (HEAD); push skips it then. */
+  hasBlob(digest: Digest, signal?: AbortSignal): Promise<boolean>
+  /**
+   * Cross-repository mount from `from` (a path on the same registry); the token asked for
+   * also carries pull on `from`. A declined mount hands back an upload session.
+   */
+  mountBlob(digest: Digest, from: string, signal?: AbortSignal): Promise<MountResult>
+  /** Uploads a blob: one PUT when small, PATCH chunks then PUT when large. */
+  uploadBlob(
+    digest: Digest,
+    size: number,
+    open: () => Promise<ReadableStream<Uint8Array>>,
+    opts?: UploadOptions
+  ): Promise<void>
+  /** PUTs manifest bytes as they are under `ref`; returns their digest. */
+  putManifest(ref: string, bytes: Uint8Array, mediaType: string, signal?: AbortSignal): Promise<Digest>
 }
 
 /** The entry point: one per process (or per Worker isolate). */
@@ -99,12 +123,19 @@ export function createRegistryClient(opts: RegistryClientOptions): RegistryClien
     repository(endpoint, path, o = {}) {
       const url = endpoint.url.replace(/\/+$/, '')
       const actions = (o.actions ?? ['pull']).join(',')
+      const scopeText = `repository:${path}:${actions}`
       const scope: RepositoryScope = {
         ctx,
-        session: session({ ...endpoint, url }, `repository:${path}:${actions}`, o.credentials),
+        session: session({ ...endpoint, url }, scopeText, o.credentials),
         base: `${url}/v2/${path}`,
         path,
       }
+      // A mount needs pull on the source repository too, in the same token (distribution's
+      // client adds it for requests carrying `from`).
+      const withPullOn = (from: string): RepositoryScope => ({
+        ...scope,
+        session: session({ ...endpoint, url }, `${scopeText} repository:${from}:pull`, o.credentials),
+      })
       return {
         endpoint,
         path,
@@ -120,6 +151,10 @@ export function createRegistryClient(opts: RegistryClientOptions): RegistryClien
           }
           return next ? { ...list, next } : list
         },
+        hasBlob: (digest, signal) => blobExists(scope, digest, signal),
+        mountBlob: (digest, from, signal) => mountBlob(withPullOn(from), digest, from, signal),
+        uploadBlob: (digest, size, open, uo) => uploadBlob(scope, digest, size, open, uo),
+        putManifest: (ref, bytes, mediaType, signal) => putManifest(scope, ref, bytes, mediaType, signal),
       }
     },
     async catalog(endpoint, o = {}) {

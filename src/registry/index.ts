@@ -21,4 +21,5 @@ export { RegistryError, UnsupportedManifestError, type RegistryErrorDetail } fro
 export type { Fetch, Sleep } from './fetch.ts'
 export type { FetchedManifest, ResolvedManifest } from './manifests.ts'
 export type { RetryOptions } from './retry.ts'
+export type { MountResult, UploadOptions } from './upload.ts'
 export type { Catalog, ListOptions, NextPage, TagList } from './listing.ts'

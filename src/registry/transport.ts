@@ -11,9 +11,11 @@ import { sendWithRetry } from './send.ts'
 
 /** One request as the repository client describes it. */
 export interface RegistryRequest {
-  method?: 'GET' | 'HEAD'
+  method?: 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'
   url: string
   headers?: Record<string, string>
+  /** Sent as is on every try, so it must be bytes, not a stream (uploads). */
+  body?: Uint8Array
   signal?: AbortSignal
   /** Retry 408/429/5xx (default true); connection errors are retried regardless. */
   retryStatus?: boolean
@@ -51,5 +53,5 @@ export const requestInfo = (r: RegistryRequest): RequestInfo => ({
 function build(r: RegistryRequest, authorization: string | undefined): Request {
   const headers = new Headers(r.headers)
   if (authorization) headers.set('authorization', authorization)
-  return new Request(r.url, { method: r.method ?? 'GET', headers, signal: r.signal })
+  return new Request(r.url, { method: r.method ?? 'GET', headers, body: r.body as BodyInit | undefined, signal: r.signal })
 }

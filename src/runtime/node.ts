@@ -9,6 +9,7 @@ import { Agent, fetch as undiciFetch } from 'undici'
 import { ConfigError, loadConfig } from '../config.ts'
 import { createFsDriver } from '../storage/fs.ts'
 import { assemble } from './assemble.ts'
+import { readSwaggerUiAssets } from './docs-assets.ts'
 
 const GOARCH: Record<string, string> = { x64: 'amd64', arm64: 'arm64', ia32: '386', arm: 'arm' }
 
@@ -41,6 +42,7 @@ async function main(): Promise<void> {
     driver,
     fetch,
     runtime: { name: 'node', version: process.version, os: platform(), arch: GOARCH[arch()] ?? arch() },
+    docsAssets: readSwaggerUiAssets(),
   })
   const server = serve({ fetch: app.fetch, hostname: config.host, port: config.port }, (info) => {
     console.log(`edgepull listening on http://${config.host}:${info.port} (store: ${config.dataDir})`)

@@ -2,9 +2,9 @@
  * Content-addressed blobs over any driver: every put is verified against its digest (and size
  * when known), so whatever the store holds under a digest is that digest's bytes.
  */
-import { DigestMismatchError, sha256, type Digest } from '../oci/digest.ts'
+import { DigestMismatchError, sha256, Sha256Counter, type Digest } from '../oci/digest.ts'
 import { StorageError, type ByteRange, type StorageDriver } from './driver.ts'
-import { BLOBS_PREFIX, blobKey, digestOfBlobKey } from './keys.ts'
+import { BLOBS_PREFIX, blobKey, digestOfBlobKey, uploadKey } from './keys.ts'
 import { readFully } from './streams.ts'
 
 /** What the store knows about a blob without reading it. */
@@ -37,6 +37,12 @@ export interface BlobStore {
     size?: number,
     signal?: AbortSignal
   ): Promise<BlobInfo>
+  /**
+   * Stores a stream whose digest is only known once it has been read (an import compressed
+   * on the fly): staged under `uploads/` while it is hashed, then copied under its digest
+   * with the usual verification. Drivers have no rename (R2 has none), hence the copy.
+   */
+  putComputed(body: ReadableStream<Uint8Array>, signal?: AbortSignal): Promise<BlobInfo>
   /**
    * Reads a small blob (manifest, config) whole, re-checking its digest; null when absent.
    * Throws StorageError when it is larger than `maxBytes`.
@@ -71,6 +77,32 @@ export function createBlobStore(driver: StorageDriver): BlobStore {
       const key = blobKey(digest)
       if (size === undefined && body instanceof Uint8Array) size = body.byteLength
       return infoOf(digest, await driver.put(key, body, { sha256: digest, size, signal }))
+    },
+
+    async putComputed(body, signal) {
+      const staging = uploadKey(crypto.randomUUID())
+      const hash = new Sha256Counter()
+      const hashed = body.pipeThrough(
+        new TransformStream<Uint8Array, Uint8Array>({
+          transform(chunk, controller) {
+            hash.update(chunk)
+            controller.enqueue(chunk)
+          },
+        })
+      )
+      try {
+        await driver.put(staging, hashed, { signal })
+        const digest = hash.digest()
+        const key = blobKey(digest)
+        const present = await driver.stat(key)
+        if (present?.size === hash.size) return infoOf(digest, present)
+        const staged = await driver.get(staging)
+        if (!staged) throw new StorageError(`${staging} vanished while being stored`)
+        const opts = { sha256: digest, size: hash.size, signal }
+        return infoOf(digest, await driver.put(key, staged.body, opts))
+      } finally {
+        await driver.delete(staging).catch(() => {})
+      }
     },
 
     async bytes(digest, maxBytes) {

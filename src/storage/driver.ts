@@ -35,11 +35,23 @@ export interface PutOptions {
   readonly sha256?: string
   /** Aborts the write; the partial object is discarded. */
   readonly signal?: AbortSignal
+  /**
+   * Honoured by drivers whose `partialReads` is true, ignored by the others: called as the put
+   * writes, with how many bytes are written so far and a reader over them, so that an object
+   * can be read back before it commits (the mirror's fills). The reader may fail once the put
+   * has settled (its temporary data is gone); read the committed object then.
+   */
+  readonly onWritten?: (written: number, read: PartialRead) => void
 }
+
+/** Reads bytes [offset, offset+length) of a put in progress, within what onWritten reported. */
+export type PartialRead = (offset: number, length: number) => Promise<Uint8Array>
 
 export interface StorageDriver {
   /** `memory`, `fs`, `r2`: used in logs and error messages. */
   readonly name: string
+  /** True when put() honours `PutOptions.onWritten` (fs, memory; not R2). */
+  readonly partialReads?: boolean
   stat(key: string): Promise<ObjectInfo | null>
   /**
    * `range` must lie within the object (callers resolve Range headers first), else

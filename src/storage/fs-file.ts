@@ -9,29 +9,56 @@ import { IO_CHUNK } from './streams.ts'
 
 /**
  * Writes `chunks` to `fh`, gathering small ones into IO_CHUNK writes (per-write overhead
- * dominates otherwise, on Node above all).
+ * dominates otherwise, on Node above all). `onWritten` hears the file's length after each write.
  */
 export async function writeChunks(
   fh: FileHandle,
-  chunks: AsyncIterable<Uint8Array>
+  chunks: AsyncIterable<Uint8Array>,
+  onWritten?: (written: number) => void
 ): Promise<void> {
   let buf: Uint8Array | undefined
   let fill = 0
+  let written = 0
+  const write = async (bytes: Uint8Array) => {
+    await writeAll(fh, bytes)
+    written += bytes.byteLength
+    onWritten?.(written)
+  }
   for await (const chunk of chunks) {
     const large = chunk.byteLength >= IO_CHUNK / 2
     if (buf && fill > 0 && (large || fill + chunk.byteLength > IO_CHUNK)) {
-      await writeAll(fh, buf.subarray(0, fill))
+      await write(buf.subarray(0, fill))
       fill = 0
     }
     if (large) {
-      await writeAll(fh, chunk)
+      await write(chunk)
       continue
     }
     buf ??= new Uint8Array(IO_CHUNK)
     buf.set(chunk, fill)
     fill += chunk.byteLength
   }
-  if (buf && fill) await writeAll(fh, buf.subarray(0, fill))
+  if (buf && fill) await write(buf.subarray(0, fill))
+}
+
+/**
+ * Reads [offset, offset+length) of a file being written (a put's temp file), opening and
+ * closing it per call: the put renames or removes the file when it settles, and a handle
+ * held across that would outlive the put.
+ */
+export async function readPart(path: string, offset: number, length: number): Promise<Uint8Array> {
+  const fh = await io('open', path, open(path, 'r'))
+  try {
+    const buf = new Uint8Array(length)
+    for (let at = 0; at < length; ) {
+      const { bytesRead } = await io('read', path, fh.read(buf, at, length - at, offset + at))
+      if (bytesRead === 0) throw new StorageError(`${path} ends before ${offset + length}`)
+      at += bytesRead
+    }
+    return buf
+  } finally {
+    await fh.close().catch(() => {})
+  }
 }
 
 async function writeAll(fh: FileHandle, bytes: Uint8Array): Promise<void> {

@@ -3,7 +3,8 @@
  * `root/.tmp/<uuid>` while it is verified, is synced, then renamed over the key: readers see
  * the old file or the new one, never a partial one. `.tmp` sits outside the key space (key
  * segments never start with `.`). Directories emptied by delete are left in place: pruning
- * them would race with a put that has just created them.
+ * them would race with a put that has just created them. The temp file is readable while it is
+ * written (`partialReads`), which is how a mirror fill is read before it commits.
  */
 import type { Stats } from 'node:fs'
 import { mkdir, open, readdir, rename, rm, stat, unlink, type FileHandle } from 'node:fs/promises'
@@ -11,7 +12,7 @@ import { dirname, join, resolve, sep } from 'node:path'
 import type { ObjectInfo, StorageDriver } from './driver.ts'
 import { StorageError } from './driver.ts'
 import { checkKey, checkPrefix } from './keys.ts'
-import { fileStream, io, message, writeChunks } from './fs-file.ts'
+import { fileStream, io, message, readPart, writeChunks } from './fs-file.ts'
 import { checkRange, discard, verifiedChunks } from './streams.ts'
 
 /** Options for createFsDriver. */
@@ -73,6 +74,7 @@ export async function createFsDriver(
 
   return {
     name: 'fs',
+    partialReads: true,
 
     async stat(key) {
       const st = await statFile(pathOf(key))
@@ -93,7 +95,9 @@ export async function createFsDriver(
       try {
         const path = pathOf(key)
         fh = await io('create', tmp, open(tmp, 'wx'))
-        await writeChunks(fh, verifiedChunks(body, opts))
+        const onWritten = opts?.onWritten
+        const read = (offset: number, length: number) => readPart(tmp, offset, length)
+        await writeChunks(fh, verifiedChunks(body, opts), onWritten && ((n) => onWritten(n, read)))
         await io('sync', tmp, fh.datasync())
         const st = await io('stat', tmp, fh.stat())
         await io('close', tmp, fh.close())

@@ -6,12 +6,14 @@
 import { isDigest, type Digest } from '../oci/digest.ts'
 import { StorageError, type StorageDriver } from './driver.ts'
 import {
+  digestOfMirrorLinkKey,
   ENGINE_TAGS_PREFIX,
   engineTagKey,
   IMAGES_PREFIX,
   idOfImageKey,
   imageKey,
   refOfEngineTagKey,
+  REPOSITORIES_PREFIX,
 } from './keys.ts'
 import { readFully } from './streams.ts'
 
@@ -57,6 +59,8 @@ export interface ImageStore {
   /** True when the tag was there. */
   deleteTag(ref: string): Promise<boolean>
   listTags(): AsyncIterable<{ ref: string; id: Digest }>
+  /** Blobs the /v2 mirror links from a repository (layer or manifest links): not rmi's to free. */
+  mirrorLinks(): AsyncIterable<Digest>
 }
 
 // Records stay far below this; the cap only bounds what a corrupted store can make us read.
@@ -134,6 +138,13 @@ export function createImageStore(driver: StorageDriver): ImageStore {
         const ref = refOfEngineTagKey(key)
         const id = ref === null ? null : await readTag(key)
         if (ref !== null && id) yield { ref, id }
+      }
+    },
+
+    async *mirrorLinks() {
+      for await (const key of driver.list(REPOSITORIES_PREFIX)) {
+        const digest = digestOfMirrorLinkKey(key)
+        if (digest) yield digest
       }
     },
   }

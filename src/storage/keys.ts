@@ -6,6 +6,7 @@
  *   ├── blobs/sha256/<hex[0:2]>/<hex>          all content: layers, configs, manifests, indexes
  *   ├── images/<config hex>                    Engine image record (ImageRecord JSON)
  *   ├── engine/tags/<ref seg>/…/<ref seg>      Engine `repo:tag` → {"id": "<image id>"}
+ *   ├── uploads/<uuid>                         a blob whose digest is not known yet (staging)
  *   └── repositories/<host>/<path seg>/…/      the mirror, per upstream repository
  *       ├── _manifests/tags/<tag>              {digest, mediaType, size, checkedAt}
  *       ├── _manifests/revisions/<hex>         {mediaType, size}: manifest known in this repo
@@ -173,3 +174,21 @@ export const mirrorLayerKey = (repo: RepositoryName, d: Digest): string =>
 
 /** The digest a revision or layer link key stands for; null for anything else. */
 export const digestOfLinkKey = (key: string): Digest | null => digestOf(lastSegment(key))
+
+/** Prefix of blobs being staged until their digest is known (BlobStore.putComputed). */
+export const UPLOADS_PREFIX = 'uploads/'
+
+/** Where one staged upload lives; `id` is a random UUID. */
+export const uploadKey = (id: string): string => checkKey(UPLOADS_PREFIX + encodeSegment(id))
+
+/** Prefix of everything the mirror keeps. */
+export const REPOSITORIES_PREFIX = 'repositories/'
+
+const MIRROR_LINK = /\/(?:_layers|_manifests\/revisions)\/[0-9a-f]{64}$/
+
+/**
+ * The blob a mirror link (`…/_layers/<hex>` or `…/_manifests/revisions/<hex>`) keeps alive;
+ * null for any other key. Repository segments never start with `_`, so the match is exact.
+ */
+export const digestOfMirrorLinkKey = (key: string): Digest | null =>
+  key.startsWith(REPOSITORIES_PREFIX) && MIRROR_LINK.test(key) ? digestOfLinkKey(key) : null

@@ -2,7 +2,14 @@
  * A Map-backed driver: the default for tests and for throwaway instances. Objects are
  * immutable arrays swapped in whole, which makes puts atomic for free.
  */
-import type { ByteRange, ObjectBody, ObjectInfo, PutOptions, StorageDriver } from './driver.ts'
+import {
+  StorageError,
+  type ByteRange,
+  type ObjectBody,
+  type ObjectInfo,
+  type PutOptions,
+  type StorageDriver,
+} from './driver.ts'
 import { checkKey, checkPrefix } from './keys.ts'
 import { checkRange, discard, IO_CHUNK, verifiedChunks } from './streams.ts'
 
@@ -22,6 +29,7 @@ export function createMemoryDriver(): StorageDriver {
 
   return {
     name: 'memory',
+    partialReads: true,
 
     async stat(key) {
       const e = objects.get(checkKey(key))
@@ -60,27 +68,31 @@ export function createMemoryDriver(): StorageDriver {
   }
 }
 
-// Copies in, because the caller may reuse its buffers; preallocates when the size is known.
+// Copies in, because the caller may reuse its buffers; preallocates when the size is known and
+// grows by doubling otherwise. What is written can be read back at once (PutOptions.onWritten).
 async function collect(
   body: ReadableStream<Uint8Array> | Uint8Array,
   opts?: PutOptions
 ): Promise<Uint8Array> {
-  const chunks: Uint8Array[] = []
-  const out = opts?.size === undefined ? undefined : new Uint8Array(opts.size)
+  let buf = new Uint8Array(opts?.size ?? 0)
   let at = 0
+  const read = async (offset: number, length: number) => {
+    if (offset < 0 || length < 0 || offset + length > at) {
+      throw new StorageError(`partial read ${offset}+${length} beyond ${at} written bytes`)
+    }
+    return buf.slice(offset, offset + length)
+  }
   for await (const chunk of verifiedChunks(body, opts)) {
-    if (out) out.set(chunk, at)
-    else chunks.push(chunk.slice())
+    if (at + chunk.byteLength > buf.byteLength) {
+      const grown = new Uint8Array(Math.max(at + chunk.byteLength, buf.byteLength * 2, 64 * 1024))
+      grown.set(buf.subarray(0, at))
+      buf = grown
+    }
+    buf.set(chunk, at)
     at += chunk.byteLength
+    opts?.onWritten?.(at, read)
   }
-  if (out) return out
-  const whole = new Uint8Array(at)
-  at = 0
-  for (const c of chunks) {
-    whole.set(c, at)
-    at += c.byteLength
-  }
-  return whole
+  return at === buf.byteLength ? buf : buf.slice(0, at)
 }
 
 // Copies out in IO_CHUNK slices, so a reader that transfers or mutates cannot touch the store.

@@ -32,6 +32,8 @@ export interface StartOptions {
   platform?: string
   maxConcurrentDownloads?: number
   fetch?: (req: Request) => Promise<Response>
+  /** More of the config file (`mirror`, `adminToken`…), merged over the keys above. */
+  config?: Record<string, unknown>
 }
 
 export async function startInProcess(opts: StartOptions): Promise<InProcess> {
@@ -40,6 +42,7 @@ export async function startInProcess(opts: StartOptions): Promise<InProcess> {
       registries: opts.registries,
       platform: opts.platform ?? 'linux/amd64',
       maxConcurrentDownloads: opts.maxConcurrentDownloads ?? 3,
+      ...opts.config,
     })
   )
   const dir = opts.store === 'fs' ? mkdtempSync(join(tmpdir(), 'edgepull-store-')) : undefined

@@ -12,27 +12,50 @@ import type { AppDeps } from '../deps.ts'
 import { EngineError } from '../errors.ts'
 import { pullMessage } from './json-message.ts'
 import { mapMessages, ndjsonResponse } from './ndjson.ts'
+import { importResponse } from './images-import.ts'
 import { parseRegistryAuth } from './registry-auth.ts'
 import { CreateImageInfo, ErrorResponse } from './schemas.ts'
 
 const route = createRoute({
   method: 'post',
   path: '/images/create',
-  summary: 'Create an image by pulling it from a registry',
+  operationId: 'ImageCreate',
+  tags: ['Image'],
+  summary: 'Create an image by pulling it from a registry or importing a tar',
   description:
     'Pulls `fromImage` (with `tag`, which may be a digest) through the configured endpoints ' +
-    '(mirrors first for docker.io), storing verified layers. Progress streams as Docker JSON messages.',
+    '(mirrors first for docker.io), storing verified layers. Progress streams as Docker JSON ' +
+    'messages.\n\nWithout `fromImage`, imports `fromSrc`: `-` reads a root file system tar ' +
+    '(plain or gzip) from the body, a URL downloads it (only from hosts listed in the ' +
+    "config's registries). The result is a one-layer image tagged `repo` (which may carry " +
+    'the tag) and `tag`, its config set by `changes` (CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, ' +
+    'ONBUILD, STOPSIGNAL, USER, VOLUME, WORKDIR), `message` and `platform`; the stream ends ' +
+    'with `{"status":"sha256:<image id>"}`.',
   request: {
     query: z.object({
       fromImage: z.string().optional().openapi({ example: 'docker.io/library/busybox' }),
       tag: z.string().optional().openapi({ description: 'A tag, or a digest' }),
       platform: z.string().optional().openapi({ example: 'linux/arm64/v8' }),
-      fromSrc: z.string().optional(),
-      repo: z.string().optional(),
-      message: z.string().optional(),
-      changes: z.union([z.string(), z.array(z.string())]).optional(),
+      fromSrc: z.string().optional().openapi({ description: '`-` (the body) or a URL to import' }),
+      repo: z
+        .string()
+        .optional()
+        .openapi({ description: 'Import: repository, may carry the tag', example: 'myimg:v2' }),
+      message: z
+        .string()
+        .optional()
+        .openapi({ description: 'Import: comment (default `Imported from <fromSrc>`)' }),
+      changes: z
+        .union([z.string(), z.array(z.string())])
+        .optional()
+        .openapi({ description: 'Import: Dockerfile instructions', example: 'CMD ["sh"]' }),
     }),
     headers: z.object({ 'x-registry-auth': z.string().optional() }),
+    body: {
+      required: false,
+      description: 'Import with `fromSrc=-`: the tar, plain or gzip (the CLI says text/plain)',
+      content: { 'application/x-tar': { schema: z.string().openapi({ format: 'binary' }) } },
+    },
   },
   responses: {
     200: { description: 'Progress stream', content: { 'application/json': { schema: CreateImageInfo } } },
@@ -50,7 +73,10 @@ export function imagesCreateRoute(app: OpenAPIHono<any>, deps: AppDeps): void {
   app.openapi(route, async (c) => {
     const q = c.req.valid('query')
     if (!q.fromImage) {
-      throw new EngineError(501, 'importing images (fromSrc) is not supported yet; use fromImage to pull')
+      if (q.fromSrc === undefined) {
+        throw new EngineError(400, 'either fromImage or fromSrc is required')
+      }
+      return (await importResponse(c.req.raw, deps, { ...q, fromSrc: q.fromSrc })) as any
     }
     let ref
     try {

@@ -2,13 +2,19 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi'
 import { MAX_API_VERSION, MIN_API_VERSION } from '../api-version.ts'
 import { EDGEPULL_VERSION, type RuntimeInfo } from '../deps.ts'
+import { ErrorResponse } from './schemas.ts'
 
 const ping = createRoute({
   method: 'get',
   path: '/_ping',
+  operationId: 'SystemPing',
+  tags: ['System'],
   summary: 'Ping (GET and HEAD)',
   description: 'Answers `OK` with the `Api-Version` header the docker CLI negotiates from.',
-  responses: { 200: { description: 'OK', content: { 'text/plain': { schema: z.string() } } } },
+  responses: {
+    200: { description: 'OK', content: { 'text/plain': { schema: z.string() } } },
+    400: { description: 'API version prefix out of range', content: { 'application/json': { schema: ErrorResponse } } },
+  },
 })
 
 const SystemVersion = z
@@ -32,9 +38,12 @@ const SystemVersion = z
 const version = createRoute({
   method: 'get',
   path: '/version',
+  operationId: 'SystemVersion',
+  tags: ['System'],
   summary: 'Version',
   responses: {
     200: { description: 'Server version', content: { 'application/json': { schema: SystemVersion } } },
+    400: { description: 'API version prefix out of range', content: { 'application/json': { schema: ErrorResponse } } },
   },
 })
 
@@ -72,6 +81,6 @@ export function systemRoutes(app: OpenAPIHono<any>, runtime: RuntimeInfo): void 
       Arch: runtime.arch,
       KernelVersion: '',
       BuildTime: BUILD_TIME,
-    })
+    }, 200)
   )
 }

@@ -15,7 +15,7 @@ import type { Token } from './token-cache.ts'
 export interface TokenParams {
   realm: string
   service?: string
-  /** `repository:<path>:pull` and the like. */
+  /** `repository:<path>:pull` and the like; several are separated by spaces. */
   scope: string
   credentials?: Credentials
 }
@@ -48,7 +48,9 @@ export async function requestToken(
 function tokenUrl(p: TokenParams): string {
   const url = new URL(p.realm)
   if (p.service) url.searchParams.set('service', p.service)
-  url.searchParams.append('scope', p.scope)
+  // Several scopes (a cross-repository mount also needs pull on the source) are space-separated
+  // in `p.scope`, as in OAuth2; the GET flow sends each as its own `scope` parameter.
+  for (const scope of p.scope.split(' ')) url.searchParams.append('scope', scope)
   if (p.credentials?.username) url.searchParams.set('account', p.credentials.username)
   return url.toString()
 }

@@ -1,0 +1,75 @@
+/**
+ * The mirror's HTTP surface: the OCI /v2 read API and the admin routes, as plain Hono routes
+ * beside the Engine API. `mountMirror` hands these paths over before the Engine API's
+ * middleware runs, so they are not subject to its `/v1.NN` prefix handling (which would take
+ * `/v2/` for a version), its headers or its `{"message"}` errors.
+ */
+import { Hono, type MiddlewareHandler } from 'hono'
+import type { Mirror } from '../../mirror/mirror.ts'
+import { adminRoutes } from './admin.ts'
+import { blobRoutes } from './blobs.ts'
+import { methodUnsupported, ociErrorResponse, pathUnknown } from './errors.ts'
+import { manifestRoutes } from './manifests.ts'
+import { tagRoutes } from './tags.ts'
+
+/** What the mirror's routes are built from. */
+export interface MirrorAppDeps {
+  mirror: Mirror
+  /** Enables /admin/*; absent, those paths answer 404. */
+  adminToken?: string
+}
+
+/** The Hono app for `/v2` and `/admin`. */
+export function mirrorApp({ mirror, adminToken }: MirrorAppDeps): Hono {
+  const app = new Hono()
+  app.use('/v2/*', async (c, next) => {
+    await next()
+    c.res.headers.set('docker-distribution-api-version', 'registry/2.0')
+  })
+  const base = () =>
+    new Response('{}', {
+      headers: {
+        'content-type': 'application/json; charset=utf-8',
+        'content-length': '2',
+        'docker-distribution-api-version': 'registry/2.0',
+      },
+    })
+  app.on(['GET', 'HEAD'], ['/v2', '/v2/'], base)
+  manifestRoutes(app, mirror)
+  blobRoutes(app, mirror)
+  tagRoutes(app, mirror)
+  // Last: whatever the routes above did not answer. The mirror is read-only.
+  app.all('/v2/*', (c) => {
+    const head = c.req.method === 'HEAD'
+    const unsupported = c.req.method !== 'GET' && !head
+    const err = unsupported ? methodUnsupported(c.req.method) : pathUnknown(c.req.path)
+    return ociErrorResponse(err, head)
+  })
+  adminRoutes(app, mirror, adminToken)
+  app.notFound((c) => new Response(JSON.stringify({ message: 'page not found' }), {
+    status: 404,
+    headers: { 'content-type': 'application/json' },
+  }))
+  return app
+}
+
+const MIRROR_PATH = /^\/(?:v2(?:[/?]|$)|admin\/)/
+
+/**
+ * Engine-app middleware, registered first: sends /v2 and /admin requests to `mirror` and
+ * everything else on to the Engine API.
+ */
+export function mountMirror(mirror: Hono): MiddlewareHandler {
+  return async function mountMirror(c, next) {
+    const url = c.req.url
+    const start = url.indexOf('/', url.indexOf('://') + 3)
+    if (start >= 0 && MIRROR_PATH.test(url.slice(start))) {
+      let ctx
+      try {
+        ctx = c.executionCtx // only Workers have one; elsewhere the getter throws
+      } catch {}
+      return mirror.fetch(c.req.raw, c.env, ctx)
+    }
+    await next()
+  }
+}

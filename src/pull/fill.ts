@@ -1,0 +1,204 @@
+/**
+ * One blob on its way from upstream into the store (see fills.ts): its state, who holds it,
+ * and readers that tail it from any offset while it arrives. A reader takes at most IO_CHUNK
+ * at a time from what the store has already written (or the fallback window), never from a
+ * per-reader buffer, so memory stays flat however many readers there are.
+ */
+import type { Digest } from '../oci/digest.ts'
+import type { PartialRead } from '../storage/driver.ts'
+import { IO_CHUNK } from '../storage/streams.ts'
+
+/** `opening` until upstream answers, `streaming` while bytes flow, then one of the last two. */
+export type FillState = 'opening' | 'streaming' | 'stored' | 'failed'
+
+/** Hears a fill's progress: bytes received so far, and the total when upstream declared it. */
+export type FillProgress = (received: number, size?: number) => void
+
+/** Opens `length` bytes of the committed blob from `offset`. */
+export type OpenStored = (offset: number, length: number) => Promise<ReadableStream<Uint8Array>>
+
+const settle = <T>() => {
+  let resolve!: (v: T) => void
+  let reject!: (e: unknown) => void
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res
+    reject = rej
+  })
+  promise.catch(() => {}) // observed through `opened`/`done` by whoever cares
+  return { promise, resolve, reject }
+}
+
+/** A fill in progress (or just finished); created and driven by `Fills`. */
+export class Fill {
+  state: FillState = 'opening'
+  /** The blob's length: declared by upstream (may stay unknown until stored). */
+  size: number | undefined
+  /** Bytes received from upstream so far. */
+  received = 0
+  error: unknown
+  private readable = 0
+  private partial: PartialRead | undefined
+  private readonly openedP = settle<number | undefined>()
+  private readonly doneP = settle<void>()
+  private tick = settle<void>()
+  private readonly listeners = new Set<FillProgress>()
+  private readonly controller = new AbortController()
+  private holders = 0
+  private detached = false
+
+  constructor(
+    readonly digest: Digest,
+    /** Where the bytes come from: `<endpoint>/<repository path>` (see `originOf`). */
+    readonly origin: string,
+    private readonly openStored: OpenStored
+  ) {}
+
+  /** Resolves with the size once upstream answered; rejects with its refusal. */
+  get opened(): Promise<number | undefined> {
+    return this.openedP.promise
+  }
+
+  /** Resolves once the blob is in the store, verified; rejects when the fill failed. */
+  get done(): Promise<void> {
+    return this.doneP.promise
+  }
+
+  /** Aborted when the last holder leaves a fill nobody detached. */
+  get signal(): AbortSignal {
+    return this.controller.signal
+  }
+
+  /** Holds the fill until `release()`; a release by abort of the last holder aborts it. */
+  hold(): (reason?: unknown) => void {
+    this.holders++
+    let held = true
+    return (reason) => {
+      if (!held) return
+      held = false
+      this.holders--
+      const live = this.state === 'opening' || this.state === 'streaming'
+      if (reason !== undefined && this.holders === 0 && !this.detached && live) {
+        this.controller.abort(reason)
+      }
+    }
+  }
+
+  /** Lets the fill run to the end even when every holder and reader has left. */
+  detach(): void {
+    this.detached = true
+  }
+
+  /** Calls `fn` on progress, at once with the latest; returns the unsubscribe. */
+  listen(fn: FillProgress): () => void {
+    this.listeners.add(fn)
+    if (this.received > 0) fn(this.received, this.size)
+    return () => this.listeners.delete(fn)
+  }
+
+  /** Upstream answered with the body (and maybe its length). */
+  begin(size: number | undefined): void {
+    this.size = size
+    this.state = 'streaming'
+    this.openedP.resolve(size)
+    this.notify()
+  }
+
+  /** `n` more bytes arrived from upstream. */
+  progress(n: number): void {
+    this.received += n
+    for (const l of this.listeners) l(this.received, this.size)
+  }
+
+  /** Bytes [0, readable) can now be read through `read`. */
+  written(readable: number, read: PartialRead): void {
+    this.readable = readable
+    this.partial = read
+    this.notify()
+  }
+
+  /** The blob is committed, `size` bytes long. */
+  stored(size: number): void {
+    this.size = size
+    this.state = 'stored'
+    this.openedP.resolve(size)
+    this.doneP.resolve()
+    this.notify()
+  }
+
+  /** The fill failed; nothing was committed. */
+  failed(err: unknown): void {
+    this.state = 'failed'
+    this.error = err
+    this.openedP.reject(err)
+    this.doneP.reject(err)
+    this.notify()
+  }
+
+  private notify(): void {
+    const t = this.tick
+    this.tick = settle<void>()
+    t.resolve()
+  }
+
+  /** How far a reader whose range ends at `end` may read now. */
+  private limit(end: number | undefined): number {
+    let limit = this.readable
+    // The blob's last byte waits for verification: a client that already holds every byte
+    // would take an error that follows for a truncated connection, not for bad content.
+    const toTheEnd = this.size !== undefined && (end === undefined || end >= this.size)
+    if (toTheEnd) limit = Math.min(limit, this.size! - 1)
+    return end === undefined ? limit : Math.min(limit, end)
+  }
+
+  /**
+   * Bytes [offset, offset+length) (to the end without `length`) as they arrive, then from the
+   * store once committed. Errors when the fill fails. `offset + length` must lie within the
+   * blob when its size is known.
+   */
+  read(offset = 0, length?: number): ReadableStream<Uint8Array> {
+    let at = offset
+    let stored: ReadableStreamDefaultReader<Uint8Array> | undefined
+    const next = async (): Promise<Uint8Array | null> => {
+      for (;;) {
+        if (stored) {
+          const r = await stored.read()
+          return r.done ? null : r.value
+        }
+        const end = length === undefined ? undefined : offset + length
+        if (end !== undefined && at >= end) return null
+        if (this.state === 'failed') throw this.error
+        if (this.state === 'stored') {
+          const stop = end ?? this.size!
+          if (at >= stop) return null
+          stored = (await this.openStored(at, stop - at)).getReader()
+          continue
+        }
+        const limit = this.limit(end)
+        const tick = this.tick.promise
+        if (at < limit && this.partial) {
+          try {
+            const bytes = await this.partial(at, Math.min(IO_CHUNK, limit - at))
+            at += bytes.byteLength
+            return bytes
+          } catch {
+            // The temporary data is gone (committed, failed) or left the window: wait for the end.
+            await this.doneP.promise.catch(() => {})
+            continue
+          }
+        }
+        await tick
+      }
+    }
+    return new ReadableStream<Uint8Array>(
+      {
+        async pull(controller) {
+          const chunk = await next()
+          if (chunk) controller.enqueue(chunk)
+          else controller.close()
+        },
+        cancel: (reason) => stored?.cancel(reason),
+      },
+      { highWaterMark: 0 }
+    )
+  }
+}
