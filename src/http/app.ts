@@ -30,6 +30,7 @@ export const OPENAPI_DOCUMENT = {
   info: {
     title: 'edgepull Engine API',
     version: EDGEPULL_VERSION,
+    license: { name: 'MIT', identifier: 'MIT' },
     description:
       'The Docker Engine image API as served by edgepull, a registry proxy. Every path also ' +
       'answers under a `/v1.NN` prefix (1.24 to 1.51). Errors are `{"message"}` with ' +
