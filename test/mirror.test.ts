@@ -138,6 +138,29 @@ describe('the /v2 API', () => {
     expect(proxy.seen.length).toBe(before)
   }, 60_000)
 
+  test('concurrent cold requests for a tag or a digest cost one upstream GET each', async () => {
+    const p = await countingProxy(tb.url)
+    p.bytesPerSecond = 64 << 10 // slow enough for every request to arrive while one is out
+    const e = await through(p)
+    try {
+      const up = await upstreamManifest('library/multiarch', 'latest')
+      const child = up.json.manifests[0].digest as Digest
+      const results = await Promise.all(
+        ['latest', child].flatMap((ref) =>
+          Array.from({ length: 8 }, () =>
+            get(e, `/v2/multiarch/manifests/${ref}`).then((r) => r.headers.get('docker-content-digest'))
+          )
+        )
+      )
+      expect(results).toEqual([...Array(8).fill(up.digest), ...Array(8).fill(child)])
+      expect(p.count('GET', '/manifests/latest')).toBe(1)
+      expect(p.count('GET', `/manifests/${child}`)).toBe(1)
+    } finally {
+      await e.stop()
+      await p.stop()
+    }
+  }, 60_000)
+
   test('tags/list with n, last and a Link to the next page', async () => {
     const res = await get(ep, '/v2/layered/tags/list?n=1')
     expect(res.status).toBe(200)

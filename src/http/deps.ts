@@ -3,7 +3,6 @@ import type { RegistryConfig } from '../config.ts'
 import type { Mirror } from '../mirror/mirror.ts'
 import type { PlatformSpec } from '../oci/platform.ts'
 import type { Fills } from '../pull/fills.ts'
-import type { SingleFlight } from '../pull/single-flight.ts'
 import type { RegistryClient } from '../registry/client.ts'
 import type { Fetch } from '../registry/fetch.ts'
 import type { BlobStore } from '../storage/blobs.ts'
@@ -25,7 +24,6 @@ export interface AppDeps {
   registries: Record<string, RegistryConfig>
   platform: PlatformSpec
   maxConcurrentDownloads: number
-  flights: SingleFlight
   /** Blob fills in flight, shared by pulls and the mirror (one upstream GET per blob). */
   fills: Fills
   /** The /v2 pull-through mirror over the same store and fills. */

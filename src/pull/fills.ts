@@ -80,7 +80,9 @@ export class Fills {
 
   /** Joins the fill of `digest`, starting it from `source` when none runs. */
   join(digest: Digest, source: FillSource): Fill {
-    return this.fills.get(digest) ?? this.start(digest, source)
+    const running = this.fills.get(digest)
+    // One that every holder abandoned is on its way out: a new caller gets a fresh fill.
+    return running && !running.signal.aborted ? running : this.start(digest, source)
   }
 
   /**

@@ -9,7 +9,6 @@ import type { RuntimeInfo } from '../http/deps.ts'
 import { createMirror } from '../mirror/mirror.ts'
 import { parsePlatform } from '../oci/platform.ts'
 import { Fills } from '../pull/fills.ts'
-import { SingleFlight } from '../pull/single-flight.ts'
 import { createRegistryClient } from '../registry/client.ts'
 import type { Fetch } from '../registry/fetch.ts'
 import { createBlobStore } from '../storage/blobs.ts'
@@ -50,7 +49,6 @@ export function assemble({ config, driver, fetch, runtime, docsAssets }: Assembl
     registries: config.registries,
     platform: parsePlatform(config.platform),
     maxConcurrentDownloads: config.maxConcurrentDownloads,
-    flights: new SingleFlight(),
     runtime,
     fetch,
     docsAssets,
