@@ -241,6 +241,45 @@ describe('sharing, cancelling and verifying downloads', () => {
     }
   }, 60_000)
 
+  test('a layer deleted by rmi while a pull relies on it is fetched again before the image is recorded', async () => {
+    const busybox = await upstreamManifest(tb, 'library/busybox', 'latest')
+    const layered = await upstreamManifest(tb, 'library/layered', 'latest')
+    const base = busybox.json.layers[0].digest
+    expect(layered.json.layers[0].digest).toBe(base)
+    const top = layered.json.layers.at(-1).digest
+    let release!: () => void
+    const held = new Promise<void>((r) => (release = r))
+    let reached!: () => void
+    const atTop = new Promise<void>((r) => (reached = r))
+    const gets = countingFetch()
+    const e = await startInProcess({
+      registries: { 'docker.io': { endpoint: tb.url } },
+      fetch: async (req) => {
+        if (req.method === 'GET' && req.url.endsWith(`/blobs/${top}`)) {
+          reached()
+          await held
+        }
+        return gets.fetch(req)
+      },
+    })
+    try {
+      await readMessages(await create(e, 'fromImage=docker.io/library/busybox&tag=latest'))
+      const pulling = create(e, 'fromImage=docker.io/library/layered&tag=latest').then(readMessages)
+      await atTop
+      const rmi = await fetch(`${e.url}/v1.50/images/busybox`, { method: 'DELETE' })
+      expect(rmi.status).toBe(200)
+      expect(await createBlobStore(e.driver).stat(base)).toBeNull()
+      release()
+      const ms = await pulling
+      expect(ms.filter((m) => m.errorDetail)).toEqual([])
+      expect(lines(ms)).toContain(`${base.slice(7, 19)}: Already exists`)
+      for (const l of layered.json.layers) expect(await createBlobStore(e.driver).stat(l.digest)).not.toBeNull()
+      expect(gets.blobGets.get(base)).toBe(2)
+    } finally {
+      await e.stop()
+    }
+  }, 60_000)
+
   test('a flipped byte fails the pull in the stream and stores nothing', async () => {
     const faulty = countingFetch()
     const e = await startInProcess({ registries: { 'docker.io': { endpoint: tb.url } }, fetch: faulty.fetch })

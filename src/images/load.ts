@@ -14,7 +14,7 @@ import type { ImageRecord, ImageStore } from '../storage/images.ts'
 import { readArchive, type Stored } from './load-files.ts'
 import { planItems } from './load-items.ts'
 import { verifyItem, type VerifiedImage } from './load-verify.ts'
-import { exclusive } from './lock.ts'
+import { exclusive } from '../storage/lock.ts'
 import { releaseBlobs } from './release.ts'
 
 /** What a load reports, in order. */

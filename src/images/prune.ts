@@ -11,7 +11,7 @@ import { createdOf, labelsOf, loadConfig } from './config.ts'
 import { deleteImageLocked, type DeleteItem } from './delete.ts'
 import { ImageError } from './errors.ts'
 import type { FilterArgs } from './filters.ts'
-import { exclusive } from './lock.ts'
+import { exclusive } from '../storage/lock.ts'
 import { allImages, referencesByImage } from './references.ts'
 import { parseTimestamp } from './timestamp.ts'
 

@@ -13,7 +13,7 @@ import {
 } from '../oci/reference.ts'
 import type { ImageStore } from '../storage/images.ts'
 import { ImageError } from './errors.ts'
-import { exclusive } from './lock.ts'
+import { exclusive } from '../storage/lock.ts'
 import { resolveImage } from './resolve.ts'
 import { nowRfc3339Nano } from './time.ts'
 

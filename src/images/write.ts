@@ -7,7 +7,7 @@ import { sha256, type Digest } from '../oci/digest.ts'
 import { MediaType } from '../oci/media-types.ts'
 import type { BlobStore } from '../storage/blobs.ts'
 import type { ImageRecord, ImageStore, LayerRecord } from '../storage/images.ts'
-import { exclusive } from './lock.ts'
+import { exclusive } from '../storage/lock.ts'
 
 /** What a new image is made of. */
 export interface NewImage {

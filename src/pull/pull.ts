@@ -24,6 +24,7 @@ import { configuredCredentials, lookupPullEndpoints, shouldFallback } from '../r
 import { UnsupportedManifestError } from '../registry/errors.ts'
 import type { BlobStore } from '../storage/blobs.ts'
 import type { ImageRecord, ImageStore } from '../storage/images.ts'
+import { exclusive } from '../storage/lock.ts'
 import { Channel } from './channel.ts'
 import { PullError, toPullError } from './errors.ts'
 import type { PullEvent } from './events.ts'
@@ -95,13 +96,9 @@ export async function* pullImage(
       if (!complete) {
         await downloadLayers(manifest.layers, repo, deps, (e) => events.push(e), opts.signal)
       }
-      for (const m of top === chosen ? [top] : [top, chosen]) {
-        await deps.blobs.put(m.digest, m.bytes, m.bytes.byteLength, opts.signal)
-      }
       const record = imageRecord(ref, top, chosen, manifest, config, existing)
-      await deps.images.putImage(record)
       const tagRef = ref.digest ? undefined : `${canonicalName(ref)}:${ref.tag}`
-      const previous = tagRef ? await deps.images.setTag(tagRef, id) : existing ? id : null
+      const previous = await commitImage(deps, record, tagRef, [top, chosen], manifest, repo, opts.signal)
       events.push({ type: 'digest', digest: top.digest })
       events.push({ type: 'done', upToDate: previous === id, reference: familiarString(ref), imageId: id })
       events.close()
@@ -191,6 +188,41 @@ async function fetchConfig(
   const bytes = await deps.blobs.bytes(digest, MAX_MANIFEST)
   if (!bytes) throw new PullError(500, `config ${digest} vanished from the store`)
   return ImageConfigSchema.parse(JSON.parse(new TextDecoder().decode(bytes)))
+}
+
+/**
+ * Records the image and moves the tag under the store lock that rmi, prune and eviction
+ * take, after checking that every blob is still there: a layer that was `Already exists`
+ * when the pull began may have been deleted since. Missing blobs are fetched again.
+ */
+async function commitImage(
+  deps: PullDeps,
+  record: ImageRecord,
+  tagRef: string | undefined,
+  manifests: Fetched[],
+  manifest: ImageManifest,
+  repo: RepositoryClient,
+  signal?: AbortSignal
+): Promise<Digest | null> {
+  const needed = [manifest.config, ...manifest.layers]
+  for (let attempt = 1; ; attempt++) {
+    const missing = await exclusive(deps.images, async () => {
+      const gone = await missingBlobs(deps.blobs, needed)
+      if (gone.length) return gone
+      for (const m of manifests) await deps.blobs.put(m.digest, m.bytes, m.bytes.byteLength, signal)
+      await deps.images.putImage(record)
+      return tagRef ? await deps.images.setTag(tagRef, record.id) : record.id
+    })
+    if (!Array.isArray(missing)) return missing
+    if (attempt === 3) throw new PullError(500, `blobs keep disappearing from the store: ${missing.join(', ')}`)
+    for (const d of missing) await deps.fills.fetch(d.digest, blobSource(repo, d.digest, d.size), { signal })
+  }
+}
+
+async function missingBlobs(blobs: BlobStore, descs: Descriptor[]): Promise<Descriptor[]> {
+  const out: Descriptor[] = []
+  for (const d of descs) if (!(await blobs.stat(d.digest))) out.push(d)
+  return out
 }
 
 async function allPresent(blobs: BlobStore, layers: Descriptor[]): Promise<boolean> {
