@@ -66,3 +66,30 @@ describe('parseFileConfig', () => {
     expect(() => parseFileConfig('{"platform":"amd64"}')).toThrow(/platform: must look like/)
   })
 })
+
+describe('the mirror budget and the token secret', () => {
+  test('maxBytes takes bytes or a size with a unit', () => {
+    const budget = (v: unknown) =>
+      parseFileConfig(JSON.stringify({ mirror: { maxBytes: v } })).mirror.maxBytes
+    expect(budget(1000)).toBe(1000)
+    expect(budget('50GiB')).toBe(50 * 2 ** 30)
+    expect(budget('1.5 MB')).toBe(1_500_000)
+    expect(budget('1024')).toBe(1024)
+    expect(parseFileConfig('{}').mirror.maxBytes).toBeUndefined()
+    expect(() => budget('lots')).toThrow(/mirror\.maxBytes: must be bytes or like "50GiB"/)
+    expect(() => budget(-1)).toThrow(/mirror\.maxBytes/)
+  })
+
+  test('tokenSecret needs 32 characters; EDGEPULL_TOKEN_SECRET overrides it', () => {
+    const short = () => parseFileConfig('{"tokenSecret":"short"}')
+    expect(short).toThrow(/tokenSecret: must be at least 32/)
+    const file = JSON.stringify({ tokenSecret: 'f'.repeat(32) })
+    const env = { EDGEPULL_CONFIG: '/c.json' }
+    expect(loadConfig(env, () => file).tokenSecret).toBe('f'.repeat(32))
+    const secret = 'e'.repeat(40)
+    const overridden = loadConfig({ ...env, EDGEPULL_TOKEN_SECRET: secret }, () => file)
+    expect(overridden.tokenSecret).toBe(secret)
+    const bad = () => loadConfig({ EDGEPULL_TOKEN_SECRET: 'x' }, noFile)
+    expect(bad).toThrow(/EDGEPULL_TOKEN_SECRET/)
+  })
+})

@@ -40,6 +40,25 @@ export const MirrorSchema = z.strictObject({
   tagTtlSeconds: z.number().int().min(0).default(300),
   /** Per-repository (and per-tag) TTLs, e.g. `{"pattern": "library/*", "seconds": 60}`. */
   tagTtl: z.array(TagTtlRuleSchema).default([]),
+  /**
+   * Size budget of the whole blob store, in bytes or as `"50GiB"`/`"500MB"`. Beyond it the
+   * least recently used mirror content is evicted (Engine API images never are). No eviction
+   * while unset.
+   */
+  maxBytes: z
+    .union([z.number().int().min(0), z.string()])
+    .transform((v, ctx) => {
+      const n = typeof v === 'number' ? v : parseByteSize(v)
+      const message = 'must be bytes or like "50GiB"'
+      if (n === undefined) ctx.addIssue({ code: 'custom', message })
+      return n ?? 0
+    })
+    .optional(),
+  /**
+   * Blobs written or read within this many seconds are never evicted (default 600), so an
+   * Engine API pull still writing its layers keeps them until its image record exists.
+   */
+  evictionGraceSeconds: z.number().int().min(0).optional(),
 })
 export type MirrorConfig = z.infer<typeof MirrorSchema>
 
@@ -57,6 +76,12 @@ export const FileConfigSchema = z.strictObject({
    * is unset.
    */
   adminToken: z.string().min(16, 'must be at least 16 characters').optional(),
+  /**
+   * Seals the /v2 bearer tokens (AES-GCM) that carry callers' registry credentials. Unset, a
+   * random per-process secret: a restart makes clients log in again, and instances behind one
+   * address (Workers isolates) refuse each other's tokens, so set it there.
+   */
+  tokenSecret: z.string().min(32, 'must be at least 32 characters').optional(),
 })
 export type FileConfig = z.infer<typeof FileConfigSchema>
 
@@ -65,6 +90,8 @@ const EnvSchema = z.object({
   HOST: z.string().min(1).default('127.0.0.1'),
   EDGEPULL_DATA: z.string().min(1).default('./data'),
   EDGEPULL_CONFIG: z.string().min(1).optional(),
+  /** Overrides the file's `tokenSecret`: secrets belong in the environment. */
+  EDGEPULL_TOKEN_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
 })
 
 export interface Config extends FileConfig {
@@ -72,6 +99,20 @@ export interface Config extends FileConfig {
   host: string
   dataDir: string
   configPath?: string
+}
+
+const BYTE_UNITS: Record<string, number> = {
+  '': 1, b: 1, kb: 1e3, mb: 1e6, gb: 1e9, tb: 1e12,
+  kib: 2 ** 10, mib: 2 ** 20, gib: 2 ** 30, tib: 2 ** 40,
+}
+
+/** `"50GiB"`, `"500 MB"`, `"1024"` → bytes; undefined when it is none of these. */
+export function parseByteSize(text: string): number | undefined {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(text)
+  const unit = m ? BYTE_UNITS[m[2]!.toLowerCase()] : undefined
+  if (!m || unit === undefined) return undefined
+  const n = Math.floor(Number(m[1]) * unit)
+  return Number.isSafeInteger(n) ? n : undefined
 }
 
 export const DOCKER_HUB = 'docker.io'
@@ -112,7 +153,7 @@ export function loadConfig(
 ): Config {
   const parsed = EnvSchema.safeParse(env)
   if (!parsed.success) throw describe('the environment', parsed.error)
-  const { PORT, HOST, EDGEPULL_DATA, EDGEPULL_CONFIG } = parsed.data
+  const { PORT, HOST, EDGEPULL_DATA, EDGEPULL_CONFIG, EDGEPULL_TOKEN_SECRET } = parsed.data
   let file: FileConfig = parseFileConfig('{}')
   if (EDGEPULL_CONFIG) {
     let text: string
@@ -123,5 +164,6 @@ export function loadConfig(
     }
     file = parseFileConfig(text, EDGEPULL_CONFIG)
   }
+  if (EDGEPULL_TOKEN_SECRET) file = { ...file, tokenSecret: EDGEPULL_TOKEN_SECRET }
   return { ...file, port: PORT, host: HOST, dataDir: EDGEPULL_DATA, configPath: EDGEPULL_CONFIG }
 }

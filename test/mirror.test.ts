@@ -88,8 +88,15 @@ afterAll(async () => {
 })
 
 describe('the /v2 API', () => {
-  test('GET /v2/ says registry/2.0', async () => {
-    const res = await get(ep, '/v2/')
+  test('GET /v2/ says registry/2.0: a challenge for callers without credentials, then {}', async () => {
+    const ping = await get(ep, '/v2/')
+    expect(ping.status).toBe(401)
+    expect(ping.headers.get('docker-distribution-api-version')).toBe('registry/2.0')
+    expect(ping.headers.get('www-authenticate')).toBe(
+      `Bearer realm="${ep.url}/v2/token",service="edgepull"`
+    )
+    const { token } = (await (await get(ep, '/v2/token')).json()) as { token: string }
+    const res = await get(ep, '/v2/', { headers: { authorization: `Bearer ${token}` } })
     expect(res.status).toBe(200)
     expect(res.headers.get('docker-distribution-api-version')).toBe('registry/2.0')
     expect(await res.json()).toEqual({})

@@ -54,8 +54,9 @@ export function createApp(deps: AppDeps): OpenAPIHono<ApiVersionEnv> {
       }
     },
   })
-  // First: /v2 and /admin are the mirror's, outside the Engine API's prefix, headers and errors.
-  app.use('*', mountMirror(mirrorApp({ mirror: deps.mirror, adminToken: deps.adminToken })))
+  // First: /v2, /admin and /metrics are the mirror's, outside the Engine API's prefix, headers
+  // and errors.
+  app.use('*', mountMirror(mirrorApp(deps)))
   app.use('*', dockerHeaders(EDGEPULL_VERSION))
   app.use('*', apiVersion())
   systemRoutes(app, deps.runtime)

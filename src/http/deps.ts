@@ -1,5 +1,6 @@
 /** What the HTTP layer is built from. Runtime entries assemble it; nothing here is global. */
 import type { RegistryConfig } from '../config.ts'
+import type { Metrics } from '../mirror/metrics.ts'
 import type { Mirror } from '../mirror/mirror.ts'
 import type { PlatformSpec } from '../oci/platform.ts'
 import type { Fills } from '../pull/fills.ts'
@@ -30,6 +31,8 @@ export interface AppDeps {
   mirror: Mirror
   /** Enables /admin/* (the config's `adminToken`). */
   adminToken?: string
+  /** Served at /metrics (Prometheus); absent, /metrics answers 404. */
+  metrics?: Metrics
   runtime: RuntimeInfo
   /** Plain upstream fetch for APIs beside the registry client (Docker Hub's search). */
   fetch?: Fetch

@@ -8,10 +8,17 @@
 import { DigestError, parseDigest, type Digest } from '../oci/digest.ts'
 import { originOf, type FillSource } from '../pull/fills.ts'
 import { errorFromResponse } from '../registry/classify.ts'
+import type { RepositoryClient } from '../registry/client.ts'
 import { redactUrl } from '../registry/errors.ts'
 import type { ByteRange } from '../storage/driver.ts'
 import type { Core, MirrorContext } from './context.ts'
-import { blobUnknown, digestInvalid, fromUpstream, upstreamNotFound } from './errors.ts'
+import {
+  blobUnknown,
+  digestInvalid,
+  fromUpstream,
+  upstreamNotFound,
+  upstreamRefused,
+} from './errors.ts'
 import type { MirrorOutcome } from './events.ts'
 
 /** The blob a request gets. */
@@ -29,6 +36,21 @@ export interface BlobService {
   get(ctx: MirrorContext, digest: string, head: boolean): Promise<BlobAnswer>
 }
 
+/** HEADs `digest` in `repo`: its declared length, or the registry's refusal as a RegistryError. */
+export async function headBlob(
+  repo: RepositoryClient,
+  digest: Digest
+): Promise<number | undefined> {
+  const res = await repo.blobResponse(digest, { method: 'HEAD' })
+  await res.body?.cancel().catch(() => {})
+  if (res.status !== 200) {
+    const url = redactUrl(`${repo.endpoint.url}/v2/${repo.path}/blobs/${digest}`)
+    throw await errorFromResponse(res, { method: 'HEAD', url })
+  }
+  const n = Number(res.headers.get('content-length') ?? NaN)
+  return Number.isSafeInteger(n) && n >= 0 ? n : undefined
+}
+
 const notForHead = async (): Promise<never> => {
   throw new Error('HEAD has no body')
 }
@@ -44,18 +66,7 @@ export function blobService(core: Core): BlobService {
 
   /** HEAD upstream: does this repository have the blob? Resolves with its declared length. */
   const confirm = (ctx: MirrorContext, digest: Digest): Promise<number | undefined> =>
-    core
-      .attempt(ctx, async (repo) => {
-        const res = await repo.blobResponse(digest, { method: 'HEAD' })
-        await res.body?.cancel().catch(() => {})
-        if (res.status !== 200) {
-          const url = redactUrl(`${repo.endpoint.url}/v2/${repo.path}/blobs/${digest}`)
-          throw await errorFromResponse(res, { method: 'HEAD', url })
-        }
-        const n = Number(res.headers.get('content-length') ?? NaN)
-        return Number.isSafeInteger(n) && n >= 0 ? n : undefined
-      })
-      .catch(mapUpstream(digest))
+    core.attempt(ctx, (repo) => headBlob(repo, digest)).catch(mapUpstream(digest))
 
   const source = (ctx: MirrorContext, digest: Digest): FillSource => ({
     origin: originOf({ endpoint: ctx.upstream.endpoints[0]!, path: ctx.upstream.repo.path }),
@@ -107,7 +118,14 @@ export function blobService(core: Core): BlobService {
         }
         return { size: await confirm(ctx, digest), outcome: 'passthrough', open: notForHead }
       }
-      const fill = await fills.open(digest, src).catch(mapUpstream(digest))
+      const fill = await fills
+        .open(digest, src)
+        .catch((err) => {
+          // A fill someone else started, with other credentials, was refused: ours may not be.
+          if (inflight && upstreamRefused(err)) return fills.open(digest, src)
+          throw err
+        })
+        .catch(mapUpstream(digest))
       fill.done.then(() => links.putLayer(repo, digest)).catch(() => {})
       const outcome: MirrorOutcome = fill === inflight ? 'shared' : 'miss'
       return {

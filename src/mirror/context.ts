@@ -1,16 +1,19 @@
 /**
  * What the mirror's services are built from and share: dependencies, the per-repository
- * links, the tag TTLs, in-flight de-duplication, and the loop over upstream endpoints.
+ * links, the tag TTLs, in-flight de-duplication, what upstream said about who may read what
+ * (clearance.ts), and the loop over upstream endpoints.
  */
 import type { MirrorConfig, RegistryConfig } from '../config.ts'
 import type { Fills } from '../pull/fills.ts'
-import type { Credentials } from '../registry/auth/credentials.ts'
+import { identityKey, type Credentials } from '../registry/auth/credentials.ts'
 import type { RegistryClient, RepositoryClient } from '../registry/client.ts'
 import { shouldFallback } from '../registry/endpoints.ts'
 import { RegistryError } from '../registry/errors.ts'
 import type { BlobStore } from '../storage/blobs.ts'
 import type { StorageDriver } from '../storage/driver.ts'
 import type { Authorize } from './access.ts'
+import { Clearances } from './clearance.ts'
+import { upstreamRefused } from './errors.ts'
 import type { MirrorObserver } from './events.ts'
 import { createLinks, type Links } from './links.ts'
 import { Shared } from './shared.ts'
@@ -28,8 +31,13 @@ export interface MirrorDeps {
   revalidation?: RegistryClient
   registries: Record<string, RegistryConfig>
   config: MirrorConfig
-  /** Access control; `configuredAccess(registries)` when absent. */
+  /**
+   * Whose credentials go upstream; `callerAccess` when absent (the caller's own, else the
+   * config's server-wide ones).
+   */
   authorize?: Authorize
+  /** Seals the tokens `/v2/token` issues (the config's `tokenSecret`); random when absent. */
+  tokenSecret?: string
   observe?: MirrorObserver
   /** Milliseconds since the epoch (tests move time). */
   now?: () => number
@@ -41,8 +49,13 @@ export interface MirrorContext {
   readonly credentials?: Credentials
 }
 
-/** The key that de-duplicates work per upstream repository: its canonical name. */
-export const keyOfRepo = (ctx: MirrorContext): string => upstreamName(ctx.upstream)
+/**
+ * The key that de-duplicates work per upstream repository and caller identity: concurrent
+ * requests with other credentials get their own upstream answer, so one caller's refusal is
+ * never another's.
+ */
+export const keyOfRepo = (ctx: MirrorContext): string =>
+  `${upstreamName(ctx.upstream)} ${identityKey(ctx.credentials)}`
 
 /** The internals every service shares. */
 export interface Core {
@@ -50,11 +63,13 @@ export interface Core {
   readonly links: Links
   readonly ttl: TagTtl
   readonly shared: Shared
+  readonly clearances: Clearances
   now(): number
   observe: MirrorObserver
   /**
    * Runs `fn` against each endpoint of the upstream in turn until one answers or the error
-   * is not worth another endpoint (dockerd's rule). Reports the final failure.
+   * is not worth another endpoint (dockerd's rule). Reports the final failure. A success
+   * vouches for the context's credentials in its repository; a refusal withdraws that.
    */
   attempt<T>(
     ctx: MirrorContext,
@@ -66,12 +81,16 @@ export interface Core {
 /** Builds the shared internals. */
 export function createCore(deps: MirrorDeps): Core {
   const observe = deps.observe ?? (() => {})
+  const links = createLinks(deps.driver)
+  const now = deps.now ?? Date.now
+  const clearances = new Clearances(links, now)
   return {
     deps,
-    links: createLinks(deps.driver),
+    links,
     ttl: tagTtl(deps.config),
     shared: new Shared(),
-    now: deps.now ?? Date.now,
+    clearances,
+    now,
     observe,
     async attempt(ctx, fn, client = deps.registry) {
       const { endpoints, repo } = ctx.upstream
@@ -79,9 +98,12 @@ export function createCore(deps: MirrorDeps): Core {
       for (const [i, endpoint] of endpoints.entries()) {
         const r = client.repository(endpoint, repo.path, { credentials: ctx.credentials })
         try {
-          return await fn(r)
+          const result = await fn(r)
+          clearances.vouch(ctx)
+          return result
         } catch (err) {
           last = err
+          if (upstreamRefused(err)) clearances.refused(ctx)
           if (!shouldFallback(err, endpoint, endpoints[i + 1])) break
         }
       }

@@ -37,6 +37,13 @@ export const blobUnknown = (digest: string): MirrorError =>
 export const digestInvalid = (ref: string, why: string): MirrorError =>
   new MirrorError(400, 'DIGEST_INVALID', `invalid digest ${ref}: ${why}`, { Digest: ref })
 
+/**
+ * The caller may not read this (or sent credentials that are no good): 401, which the HTTP
+ * layer answers with a `WWW-Authenticate` challenge to this mirror's token endpoint.
+ */
+export const unauthorized = (message = 'authentication required', detail?: unknown): MirrorError =>
+  new MirrorError(401, 'UNAUTHORIZED', message, detail)
+
 /** A registry the config does not name: the mirror is no open proxy. */
 export const registryDenied = (host: string): MirrorError =>
   new MirrorError(
@@ -47,11 +54,21 @@ export const registryDenied = (host: string): MirrorError =>
   )
 
 /**
+ * True when the upstream refused the credentials used (or their absence): 401, 403, or a
+ * Basic challenge the client had no credentials to answer.
+ */
+export function upstreamRefused(err: unknown): boolean {
+  if (!(err instanceof RegistryError)) return false
+  if (err.status === 401 || err.status === 403) return true
+  return err.status === undefined && err.message.endsWith('no basic auth credentials')
+}
+
+/**
  * True when the upstream could not answer (no response, 408, 429, 5xx): a cached tag is then
  * served stale rather than failing the client.
  */
 export function upstreamUnavailable(err: unknown): boolean {
-  if (!(err instanceof RegistryError)) return false
+  if (!(err instanceof RegistryError) || upstreamRefused(err)) return false
   const s = err.status
   return s === undefined || s === 408 || s === 429 || s >= 500
 }
@@ -83,10 +100,13 @@ export function fromUpstream(err: unknown): MirrorError {
     return because(500, 'UNKNOWN', (err as Error)?.message || 'internal error')
   }
   const s = err.status
+  if (s === undefined && upstreamRefused(err)) return because(401, ...UPSTREAM_CODES[401]!)
   if (s === undefined || s >= 500 || s === 408) {
     return because(502, 'UNAVAILABLE', `upstream unavailable: ${err.dockerText()}`)
   }
   const first = err.errors[0]
+  // The mirror's challenge, not upstream's, follows a 401: its own code goes with it.
+  if (s === 401) return because(401, 'UNAUTHORIZED', first?.message ?? UPSTREAM_CODES[401]![1])
   const [code, message] = first
     ? [first.code, first.message]
     : (UPSTREAM_CODES[s] ?? ['UNKNOWN', err.dockerText()])

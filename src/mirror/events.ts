@@ -34,6 +34,10 @@ export type MirrorEvent =
   /** A body ended (complete, failed or abandoned by the client) after `bytes`. */
   | { type: 'served'; kind: MirrorKind; repository: string; digest?: Digest; bytes: number }
   | { type: 'upstream-error'; repository: string; status?: number; code?: string }
+  /** A manifest fetched upstream and stored (blobs report through `fill`). */
+  | { type: 'fetched'; kind: 'manifest'; repository: string; digest: Digest; bytes: number }
+  /** `/v2/token` issued a token, carrying credentials or not. */
+  | { type: 'token'; anonymous: boolean }
   | { type: 'fill'; event: FillEvent }
 
 /** Receives every event; must not throw or block. */

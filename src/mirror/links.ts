@@ -8,6 +8,7 @@
 import { isDigest, type Digest } from '../oci/digest.ts'
 import type { StorageDriver } from '../storage/driver.ts'
 import {
+  mirrorAccessKey,
   mirrorLayerKey,
   mirrorRevisionKey,
   mirrorTagKey,
@@ -23,6 +24,13 @@ export interface TagLink {
   mediaType: string
   size: number
   /** When upstream last confirmed it (ms since the epoch); the TTL counts from here. */
+  checkedAt: number
+}
+
+/** Whether anonymous callers could read a repository upstream, and when that was seen. */
+export interface AccessRecord {
+  public: boolean
+  /** ms since the epoch. */
   checkedAt: number
 }
 
@@ -44,6 +52,8 @@ export interface Links {
   putRevision(repo: RepositoryName, digest: Digest, rev: RevisionLink): Promise<void>
   hasLayer(repo: RepositoryName, digest: Digest): Promise<boolean>
   putLayer(repo: RepositoryName, digest: Digest): Promise<void>
+  getAccess(repo: RepositoryName): Promise<AccessRecord | null>
+  putAccess(repo: RepositoryName, record: AccessRecord): Promise<void>
 }
 
 const LINK_LIMIT = 64 * 1024
@@ -91,5 +101,11 @@ export function createLinks(driver: StorageDriver): Links {
     putRevision: (repo, digest, rev) => writeJson(mirrorRevisionKey(repo, digest), rev),
     hasLayer: async (repo, digest) => (await driver.stat(mirrorLayerKey(repo, digest))) !== null,
     putLayer: (repo, digest) => writeJson(mirrorLayerKey(repo, digest), {}),
+    async getAccess(repo) {
+      const j = await readJson(mirrorAccessKey(repo))
+      if (!j || typeof j.public !== 'boolean' || typeof j.checkedAt !== 'number') return null
+      return { public: j.public, checkedAt: j.checkedAt }
+    },
+    putAccess: (repo, record) => writeJson(mirrorAccessKey(repo), record),
   }
 }

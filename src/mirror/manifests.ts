@@ -19,6 +19,7 @@ import {
 } from './errors.ts'
 import type { MirrorOutcome } from './events.ts'
 import type { TagLink } from './links.ts'
+import { upstreamName } from './upstream.ts'
 
 /** The manifest a request gets. */
 export interface ManifestAnswer {
@@ -82,6 +83,9 @@ export function manifestService(core: Core): ManifestService {
     await blobs.put(m.digest, m.bytes)
     const rev = { mediaType: m.mediaType, size: link.size }
     await links.putRevision(ctx.upstream.repo, m.digest, rev)
+    const repository = upstreamName(ctx.upstream)
+    const bytes = link.size
+    core.observe({ type: 'fetched', kind: 'manifest', repository, digest: m.digest, bytes })
     if (tag) await links.putTag(ctx.upstream.repo, tag, { ...link, checkedAt: core.now() })
     return { link, bytes: m.bytes, outcome: 'miss' }
   }

@@ -81,8 +81,10 @@ export class Fills {
   /** Joins the fill of `digest`, starting it from `source` when none runs. */
   join(digest: Digest, source: FillSource): Fill {
     const running = this.fills.get(digest)
-    // One that every holder abandoned is on its way out: a new caller gets a fresh fill.
-    return running && !running.signal.aborted ? running : this.start(digest, source)
+    // One that every holder abandoned, or that failed, is on its way out: a new caller gets a
+    // fresh fill.
+    const over = !running || running.signal.aborted || running.state === 'failed'
+    return over ? this.start(digest, source) : running
   }
 
   /**

@@ -10,7 +10,8 @@
  *   └── repositories/<host>/<path seg>/…/      the mirror, per upstream repository
  *       ├── _manifests/tags/<tag>              {digest, mediaType, size, checkedAt}
  *       ├── _manifests/revisions/<hex>         {mediaType, size}: manifest known in this repo
- *       └── _layers/<hex>                      link: the blob was fetched through this repo
+ *       ├── _layers/<hex>                      link: the blob was fetched through this repo
+ *       └── _access                            {public, checkedAt}: anonymous pulls work
  *
  * Names, tags and references are encoded one `/`-separated segment at a time: bytes outside
  * `[a-z0-9._-]` become `%xx` (lowercase hex), and so does a leading `.` or `_`. Hence no key
@@ -192,3 +193,38 @@ const MIRROR_LINK = /\/(?:_layers|_manifests\/revisions)\/[0-9a-f]{64}$/
  */
 export const digestOfMirrorLinkKey = (key: string): Digest | null =>
   key.startsWith(REPOSITORIES_PREFIX) && MIRROR_LINK.test(key) ? digestOfLinkKey(key) : null
+
+/**
+ * Whether anonymous callers could read a repository upstream when last checked: public
+ * repositories skip the mirror's per-caller confirmation.
+ */
+export const mirrorAccessKey = (repo: RepositoryName): string =>
+  checkKey(`${repositoryPrefix(repo)}_access`)
+
+/** A key under `repositories/`, taken apart. */
+export type MirrorKey =
+  | { kind: 'tag'; repository: string; tag: string }
+  | { kind: 'revision' | 'layer'; repository: string; digest: Digest }
+  | { kind: 'access'; repository: string }
+
+const MIRROR_KEY = new RegExp(
+  '^(repositories/.+/)(?:_manifests/tags/([^/]+)|_manifests/revisions/([0-9a-f]{64})' +
+    '|_layers/([0-9a-f]{64})|(_access))$'
+)
+
+/**
+ * What a mirror key is and which repository it belongs to (`repository` is the key prefix,
+ * as `repositoryPrefix` builds it); null for any other key.
+ */
+export function parseMirrorKey(key: string): MirrorKey | null {
+  const m = MIRROR_KEY.exec(key)
+  if (!m) return null
+  const [, repository, tag, revision, layer, access] = m as unknown as (string | undefined)[]
+  if (tag !== undefined) {
+    const t = decodePath(tag)
+    return t === null ? null : { kind: 'tag', repository: repository!, tag: t }
+  }
+  if (access !== undefined) return { kind: 'access', repository: repository! }
+  const digest = `sha256:${revision ?? layer}` as Digest
+  return { kind: revision ? 'revision' : 'layer', repository: repository!, digest }
+}

@@ -1,40 +1,60 @@
 /**
- * The mirror's HTTP surface: the OCI /v2 read API and the admin routes, as plain Hono routes
- * beside the Engine API. `mountMirror` hands these paths over before the Engine API's
- * middleware runs, so they are not subject to its `/v1.NN` prefix handling (which would take
- * `/v2/` for a version), its headers or its `{"message"}` errors.
+ * The mirror's HTTP surface: the OCI /v2 read API with its token endpoint, the admin routes
+ * and /metrics, as plain Hono routes beside the Engine API. `mountMirror` hands these paths
+ * over before the Engine API's middleware runs, so they are not subject to its `/v1.NN`
+ * prefix handling (which would take `/v2/` for a version), its headers or its `{"message"}`
+ * errors.
  */
-import { Hono, type MiddlewareHandler } from 'hono'
+import { Hono, type Context, type MiddlewareHandler } from 'hono'
+import { unauthorized } from '../../mirror/errors.ts'
+import type { Metrics } from '../../mirror/metrics.ts'
 import type { Mirror } from '../../mirror/mirror.ts'
 import { adminRoutes } from './admin.ts'
 import { blobRoutes } from './blobs.ts'
-import { methodUnsupported, ociErrorResponse, pathUnknown } from './errors.ts'
+import { challenged } from './challenge.ts'
+import { asMirrorError, methodUnsupported, ociErrorResponse, pathUnknown } from './errors.ts'
 import { manifestRoutes } from './manifests.ts'
+import { metricsRoute } from './metrics.ts'
 import { tagRoutes } from './tags.ts'
+import { tokenRoutes } from './token.ts'
 
 /** What the mirror's routes are built from. */
 export interface MirrorAppDeps {
   mirror: Mirror
   /** Enables /admin/*; absent, those paths answer 404. */
   adminToken?: string
+  /** Serves /metrics; absent, it answers 404. */
+  metrics?: Metrics
 }
 
-/** The Hono app for `/v2` and `/admin`. */
-export function mirrorApp({ mirror, adminToken }: MirrorAppDeps): Hono {
+/** The Hono app for `/v2`, `/admin` and `/metrics`. */
+export function mirrorApp({ mirror, adminToken, metrics }: MirrorAppDeps): Hono {
   const app = new Hono()
   app.use('/v2/*', async (c, next) => {
     await next()
     c.res.headers.set('docker-distribution-api-version', 'registry/2.0')
   })
-  const base = () =>
-    new Response('{}', {
+  // The version check, and the ping clients read challenges from: docker, podman and skopeo
+  // only ever send credentials after this answered 401, so it does for callers who sent none
+  // (anonymous tokens are free: public images keep working for everyone).
+  const base = async (c: Context) => {
+    const head = c.req.method === 'HEAD'
+    try {
+      const caller = await mirror.caller(c.req.raw.headers)
+      if (caller.via === 'none') throw unauthorized()
+    } catch (err) {
+      return ociErrorResponse(challenged(asMirrorError(err), c.req.raw), head)
+    }
+    return new Response(head ? null : '{}', {
       headers: {
         'content-type': 'application/json; charset=utf-8',
         'content-length': '2',
         'docker-distribution-api-version': 'registry/2.0',
       },
     })
+  }
   app.on(['GET', 'HEAD'], ['/v2', '/v2/'], base)
+  tokenRoutes(app, mirror)
   manifestRoutes(app, mirror)
   blobRoutes(app, mirror)
   tagRoutes(app, mirror)
@@ -46,6 +66,7 @@ export function mirrorApp({ mirror, adminToken }: MirrorAppDeps): Hono {
     return ociErrorResponse(err, head)
   })
   adminRoutes(app, mirror, adminToken)
+  metricsRoute(app, metrics)
   app.notFound((c) => new Response(JSON.stringify({ message: 'page not found' }), {
     status: 404,
     headers: { 'content-type': 'application/json' },
@@ -53,11 +74,11 @@ export function mirrorApp({ mirror, adminToken }: MirrorAppDeps): Hono {
   return app
 }
 
-const MIRROR_PATH = /^\/(?:v2(?:[/?]|$)|admin\/)/
+const MIRROR_PATH = /^\/(?:v2(?:[/?]|$)|admin\/|metrics(?:\?|$))/
 
 /**
- * Engine-app middleware, registered first: sends /v2 and /admin requests to `mirror` and
- * everything else on to the Engine API.
+ * Engine-app middleware, registered first: sends /v2, /admin and /metrics requests to
+ * `mirror` and everything else on to the Engine API.
  */
 export function mountMirror(mirror: Hono): MiddlewareHandler {
   return async function mountMirror(c, next) {

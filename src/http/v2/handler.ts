@@ -1,12 +1,14 @@
 /**
  * The frame every /v2 read shares: resolve the repository and run the access hook, call the
  * service, report the outcome to the mirror's observer, and answer failures with the OCI
- * envelope. HEAD is told apart here, so no handler opens a body it would drop.
+ * envelope (a 401 with this mirror's token challenge). HEAD is told apart here, so no handler
+ * opens a body it would drop.
  */
 import type { Context, Handler } from 'hono'
 import type { MirrorOutcome, MirrorKind } from '../../mirror/events.ts'
 import type { Mirror, MirrorContext } from '../../mirror/mirror.ts'
 import { upstreamName } from '../../mirror/upstream.ts'
+import { challenged } from './challenge.ts'
 import { asMirrorError, ociErrorResponse } from './errors.ts'
 
 /** What a handler returns: the response and how it was answered. */
@@ -42,7 +44,7 @@ export function v2Handler(
       const e = asMirrorError(err)
       if (e.status === 500) console.error(`${method} ${c.req.path}:`, err)
       mirror.observe({ type: 'request', kind, method, repository, status: e.status })
-      return ociErrorResponse(e, head)
+      return ociErrorResponse(challenged(e, c.req.raw, name), head)
     }
   }
 }
