@@ -45,6 +45,11 @@ export class Fill {
   private readonly controller = new AbortController()
   private holders = 0
   private detached = false
+  /**
+   * True once the last holder left. A plain flag rather than `signal.aborted`: on Workers a
+   * request may not touch I/O objects (an AbortSignal among them) of another request.
+   */
+  abandoned = false
 
   constructor(
     readonly digest: Digest,
@@ -78,6 +83,7 @@ export class Fill {
       this.holders--
       const live = this.state === 'opening' || this.state === 'streaming'
       if (reason !== undefined && this.holders === 0 && !this.detached && live) {
+        this.abandoned = true
         this.controller.abort(reason)
       }
     }

@@ -83,7 +83,7 @@ export class Fills {
     const running = this.fills.get(digest)
     // One that every holder abandoned, or that failed, is on its way out: a new caller gets a
     // fresh fill.
-    const over = !running || running.signal.aborted || running.state === 'failed'
+    const over = !running || running.abandoned || running.state === 'failed'
     return over ? this.start(digest, source) : running
   }
 
