@@ -280,6 +280,24 @@ describe('sharing, cancelling and verifying downloads', () => {
     }
   }, 60_000)
 
+  test('a connection reset mid-layer is resumed, and the pull says Retrying', async () => {
+    const faulty = countingFetch()
+    const e = await startInProcess({ registries: { 'docker.io': { endpoint: tb.url } }, fetch: faulty.fetch })
+    try {
+      const { json } = await upstreamManifest(tb, 'library/big', 'latest')
+      const layer = json.layers[0].digest
+      faulty.breakOnce(layer)
+      const ms = await readMessages(await create(e, 'fromImage=docker.io/library/big&tag=latest'))
+      expect(ms.filter((m) => m.errorDetail)).toEqual([])
+      expect(lines(ms)).toContain(`${layer.slice(7, 19)}: Retrying in 1 second`)
+      expect(lines(ms).at(-1)).toBe('Status: Downloaded newer image for big:latest')
+      expect((await createBlobStore(e.driver).stat(layer))?.size).toBe(json.layers[0].size)
+      expect(faulty.blobGets.get(layer)).toBe(2)
+    } finally {
+      await e.stop()
+    }
+  }, 60_000)
+
   test('a flipped byte fails the pull in the stream and stores nothing', async () => {
     const faulty = countingFetch()
     const e = await startInProcess({ registries: { 'docker.io': { endpoint: tb.url } }, fetch: faulty.fetch })

@@ -57,7 +57,10 @@ async function downloadOne(
   const { digest, size } = layer
   if (!(await deps.blobs.stat(digest))) {
     const due = progressThrottle(size)
-    await deps.fills.fetch(digest, blobSource(repo, digest, size), {
+    // dockerd's countdown is per second; a resume waits well under one, so one line says it.
+    const onRetry = (ms: number) =>
+      emit({ type: 'layer', digest, status: 'retrying', seconds: Math.max(1, Math.ceil(ms / 1000)) })
+    await deps.fills.fetch(digest, blobSource(repo, digest, size, { onRetry }), {
       signal,
       onProgress: (current) => {
         if (due(current)) emit({ type: 'layer', digest, status: 'downloading', current, total: size })
