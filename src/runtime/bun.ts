@@ -15,9 +15,9 @@
  *   the fs driver opens files only on the first read, and /v2 answers HEAD without a body.
  */
 import { readFileSync } from 'node:fs'
-import { ConfigError, loadConfig } from '../config.ts'
 import { createFsDriver } from '../storage/fs.ts'
 import { assemble } from './assemble.ts'
+import { configOrExit } from './config-or-exit.ts'
 import { readSwaggerUiAssets } from './docs-assets.ts'
 import { goArch, goOs } from './platform-names.ts'
 
@@ -35,16 +35,7 @@ async function withLength(res: Response): Promise<Response> {
 }
 
 async function main(): Promise<void> {
-  let config
-  try {
-    config = loadConfig(process.env, (p) => readFileSync(p, 'utf8'))
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      console.error(`edgepull: ${err.message}`)
-      process.exit(2)
-    }
-    throw err
-  }
+  const config = configOrExit(process.env, (p) => readFileSync(p, 'utf8'), process.exit)
   const driver = await createFsDriver(config.dataDir)
   const app = assemble({
     config,

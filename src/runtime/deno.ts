@@ -12,9 +12,9 @@
  * The `Deno` global is reached through `globalThis` with the slice used declared below, so
  * the project's tsc (which has no Deno types) and `deno check` both accept this file.
  */
-import { ConfigError, loadConfig } from '../config.ts'
 import { createFsDriver } from '../storage/fs.ts'
 import { assemble } from './assemble.ts'
+import { configOrExit } from './config-or-exit.ts'
 import { readSwaggerUiAssets } from './docs-assets.ts'
 import { configEnvNames } from './env-names.ts'
 import { goArch, goOs } from './platform-names.ts'
@@ -42,16 +42,7 @@ const Deno = (globalThis as unknown as { Deno: DenoApi }).Deno
 async function main(): Promise<void> {
   // One by one: Deno.env.toObject() would need access to every variable.
   const env = Object.fromEntries(configEnvNames().map((name) => [name, Deno.env.get(name)]))
-  let config
-  try {
-    config = loadConfig(env, (p) => Deno.readTextFileSync(p))
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      console.error(`edgepull: ${err.message}`)
-      Deno.exit(2)
-    }
-    throw err
-  }
+  const config = configOrExit(env, (p) => Deno.readTextFileSync(p), Deno.exit)
   const driver = await createFsDriver(config.dataDir)
   const app = assemble({
     config,

@@ -6,24 +6,14 @@ import { serve } from '@hono/node-server'
 import { readFileSync } from 'node:fs'
 import { arch, platform } from 'node:os'
 import { Agent, fetch as undiciFetch } from 'undici'
-import { ConfigError, loadConfig } from '../config.ts'
 import { createFsDriver } from '../storage/fs.ts'
 import { assemble } from './assemble.ts'
+import { configOrExit } from './config-or-exit.ts'
+import { goArch, goOs } from './platform-names.ts'
 import { readSwaggerUiAssets } from './docs-assets.ts'
 
-const GOARCH: Record<string, string> = { x64: 'amd64', arm64: 'arm64', ia32: '386', arm: 'arm' }
-
 async function main(): Promise<void> {
-  let config
-  try {
-    config = loadConfig(process.env, (p) => readFileSync(p, 'utf8'))
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      console.error(`edgepull: ${err.message}`)
-      process.exit(2)
-    }
-    throw err
-  }
+  const config = configOrExit(process.env, (p) => readFileSync(p, 'utf8'), process.exit)
   const driver = await createFsDriver(config.dataDir)
   const agent = new Agent({ connections: 64, keepAliveTimeout: 30_000 })
   // undici's own Request class differs from Node's global one, so pass the parts.
@@ -41,7 +31,7 @@ async function main(): Promise<void> {
     config,
     driver,
     fetch,
-    runtime: { name: 'node', version: process.version, os: platform(), arch: GOARCH[arch()] ?? arch() },
+    runtime: { name: 'node', version: process.version, os: goOs(platform()), arch: goArch(arch()) },
     docsAssets: readSwaggerUiAssets(),
   })
   const server = serve({ fetch: app.fetch, hostname: config.host, port: config.port }, (info) => {
