@@ -59,8 +59,14 @@ export interface Child {
 }
 
 /** Spawns `cmd` with `env` added to ours, stdout and stderr captured. */
-export function start(cmd: string, args: string[], env: Record<string, string> = {}, cwd?: string): Child {
-  const proc = spawn(cmd, args, { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+export function start(
+  cmd: string,
+  args: string[],
+  env: Record<string, string> = {},
+  cwd?: string
+): Child {
+  const stdio: ['ignore', 'pipe', 'pipe'] = ['ignore', 'pipe', 'pipe']
+  const proc = spawn(cmd, args, { cwd, env: { ...process.env, ...env }, stdio })
   children.add(proc)
   let out = ''
   const keep = (d: Buffer) => {

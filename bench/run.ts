@@ -16,9 +16,10 @@ import { cpus, loadavg } from 'node:os'
 import { stopTestbeds, testbed } from '../test/support/testbed.ts'
 import { download, downloadConcurrently, skopeoCopy } from './clients.ts'
 import { atExit, cleanupAll, peakRssMiB } from './proc.ts'
-import { rawTable, ratioTable, type Baselines } from './report.ts'
-import { emptyResult, eight, MANIFEST_ACCEPT, pull, single, type ServerResult, type Subject } from './scenarios.ts'
 import { countingUpstream } from './counting-upstream.ts'
+import { rawTable, ratioTable, type Baselines } from './report.ts'
+import { emptyResult, eight, MANIFEST_ACCEPT, pull, single } from './scenarios.ts'
+import type { ServerResult, Subject } from './scenarios.ts'
 import { distribution, edgepullKinds } from './servers.ts'
 
 const env = process.env
@@ -85,7 +86,9 @@ counted.reset()
 b.eightDirect = (await downloadConcurrently(countedBlob, s.blobSize, 8)).seconds
 await Bun.sleep(500)
 b.eightDirectGets = counted.count('GET', `/blobs/${s.blobDigest}`)
-console.error(`  upstream: ${b.upstream.map((x) => x.toFixed(2)).join(', ')} s; 8 clients ${b.eightDirect.toFixed(2)} s, ${b.eightDirectGets} GETs counted`)
+const upTimes = b.upstream.map((x) => x.toFixed(2)).join(', ')
+const eightUp = `${b.eightDirect.toFixed(2)} s, ${b.eightDirectGets} GETs`
+console.error(`  upstream: ${upTimes} s; 8 clients ${eightUp}`)
 
 const only = env.BENCH_RUNTIMES?.split(',').map((x) => x.trim())
 const variant = env.BENCH_NODE_VARIANT?.trim().split(/\s+/).filter(Boolean)
@@ -124,11 +127,13 @@ const tools = [
   version('wrk', ['--version']).split(' ').slice(0, 2).join(' '),
 ]
 const md = [
-  `### ${started.toISOString().slice(0, 16).replace('T', ' ')} UTC, ${BIG_MIB} MiB layer, median of ${RUNS}`,
+  `### ${started.toISOString().slice(0, 16).replace('T', ' ')} UTC: ` +
+    `${BIG_MIB} MiB layer, median of ${RUNS}`,
   '',
-  `Machine: ${cpus().length} CPUs (${cpus()[0]?.model ?? 'unknown'}), ${memGiB.toFixed(0)} GiB; ${tools.join(', ')}.`,
+  `Machine: ${cpus().length} CPUs (${cpus()[0]?.model ?? 'unknown'}), ${memGiB.toFixed(0)} GiB; ` +
+    `${tools.join(', ')}.`,
   `Load average (1/5/15 min): ${loadAtStart} at start, ${load()} at end (shared machine).`,
-  skipped.length ? `Skipped runtimes (no entry in src/runtime/): ${skipped.join(', ')}.` : '',
+  skipped.length ? `Skipped runtimes (no entry or npm script): ${skipped.join(', ')}.` : '',
   '',
   'Speed ratios are reference time / edgepull time (> 1: edgepull faster); wall-time ratios are',
   'edgepull time / reference time (< 1: edgepull faster); distribution\'s own column compares it',

@@ -111,7 +111,8 @@ export async function single(
     }
     r.rpsDigest = await wrk(manifestUrl(inst.url, s, s.manifestDigest), headers, load)
     r.rpsTag = await wrk(manifestUrl(inst.url, s, s.tag), headers, load)
-    console.error(`  ${r.name}: manifest ${r.rpsDigest.toFixed(0)} req/s by digest, ${r.rpsTag.toFixed(0)} by tag`)
+    const rates = `${r.rpsDigest.toFixed(0)} req/s by digest, ${r.rpsTag.toFixed(0)} by tag`
+    console.error(`  ${r.name}: manifest ${rates}`)
   })
     .then(({ rss }) => void (r.rss.single = maxOf(r.rss.single, rss)))
     .catch(note(r, 'single client'))
@@ -139,7 +140,12 @@ export async function eight(
 }
 
 /** One Engine API pull of the image into an empty store. */
-export async function pull(kind: ServerKind, upstream: string, s: Subject, r: ServerResult): Promise<void> {
+export async function pull(
+  kind: ServerKind,
+  upstream: string,
+  s: Subject,
+  r: ServerResult
+): Promise<void> {
   await withInstance(kind, upstream, async (inst) => {
     const seconds = await enginePull(inst.url, `docker.io/${s.repository}`, s.tag)
     r.pull.push(seconds)

@@ -70,7 +70,9 @@ export const distribution: ServerKind = {
 /** How to launch one edgepull runtime, or undefined when this checkout has no such entry. */
 type Launch = () => { cmd: string; args: string[] } | undefined
 
-const SCRIPTS: Record<string, string> = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).scripts
+const SCRIPTS: Record<string, string> = JSON.parse(
+  readFileSync(join(ROOT, 'package.json'), 'utf8')
+).scripts
 const bin = (name: string) => join(ROOT, 'node_modules/.bin', name)
 
 /**
@@ -80,9 +82,9 @@ const bin = (name: string) => join(ROOT, 'node_modules/.bin', name)
  */
 const LAUNCH: Record<string, Launch> = {
   node: () => {
-    const run = SCRIPTS.start?.split('&&').at(-1)?.trim().split(/\s+/) ?? []
-    const at = run.indexOf('dist/node.mjs')
-    const flags = run[0] === 'node' && at > 0 ? run.slice(1, at) : []
+    const words = SCRIPTS.start?.split('&&').at(-1)?.trim().split(/\s+/) ?? []
+    const at = words.indexOf('dist/node.mjs')
+    const flags = words[0] === 'node' && at > 0 ? words.slice(1, at) : []
     return { cmd: 'node', args: [...flags, nodeEntry()] }
   },
   bun: () => {
@@ -119,7 +121,8 @@ export function edgepullKinds(
     }
     add(`edgepull (${runtime})`, how)
     if (runtime === 'node' && nodeVariant?.length) {
-      add(`edgepull (node ${nodeVariant.join(' ')})`, { cmd: how.cmd, args: [...nodeVariant, ...how.args] })
+      const args = [...nodeVariant, ...how.args]
+      add(`edgepull (node ${nodeVariant.join(' ')})`, { cmd: how.cmd, args })
     }
   }
   return { kinds, skipped }
