@@ -50,22 +50,32 @@ export async function resolveImage(
   return found
 }
 
-async function lookup(images: ImageStore, name: string): Promise<Resolved> {
-  if (!name) throw new ImageError(400, 'image name cannot be blank')
+/**
+ * The first step every `{name}` takes: a bad reference is a 400 (any name an ID prefix could
+ * be parses, so moby stops there too), and an image ID is looked up at once (404 if absent).
+ */
+export async function parseImageName(
+  images: ImageStore,
+  name: string
+): Promise<{ image: ImageRecord; ref?: undefined } | { image?: undefined; ref: Reference }> {
   let parsed
   try {
     parsed = parseAnyReference(name)
   } catch (err) {
-    // Any name an ID prefix could be (hex, `sha256:` + hex) parses, so moby stops here too.
     throw new ImageError(400, (err as Error).message)
   }
-  if (isImageId(parsed)) {
-    // sha384/sha512 parse as IDs, but no image here can have one.
-    const image = isDigest(parsed.id) ? await images.getImage(parsed.id) : null
-    if (image) return { image }
-    throw noSuchImage(parsed.id)
-  }
-  const ref = withDefaultTag(parsed)
+  if (!isImageId(parsed)) return { ref: parsed }
+  // sha384/sha512 parse as IDs, but no image here can have one.
+  const image = isDigest(parsed.id) ? await images.getImage(parsed.id) : null
+  if (!image) throw noSuchImage(parsed.id)
+  return { image }
+}
+
+async function lookup(images: ImageStore, name: string): Promise<Resolved> {
+  if (!name) throw new ImageError(400, 'image name cannot be blank')
+  const parsed = await parseImageName(images, name)
+  if (parsed.image) return { image: parsed.image }
+  const ref = withDefaultTag(parsed.ref)
   const image = await findByReference(images, ref)
   if (image) return { image, ref }
   const byPrefix = await findByIdPrefix(images, name)

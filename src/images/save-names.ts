@@ -10,14 +10,12 @@ import {
   canonicalName,
   canonicalString,
   familiarName,
-  isImageId,
-  parseAnyReference,
   parseNormalizedNamed,
   type Reference,
 } from '../oci/reference.ts'
 import type { ImageRecord, ImageStore } from '../storage/images.ts'
 import { ImageError, noSuchImage } from './errors.ts'
-import { findByIdPrefix, findByReference } from './resolve.ts'
+import { findByIdPrefix, findByReference, parseImageName } from './resolve.ts'
 
 /** An image to save with the tags to save it under (canonical tagged references). */
 export interface SaveImage {
@@ -43,16 +41,9 @@ export async function resolveSaveNames(
   }
 
   for (const name of names) {
-    let parsed
-    try {
-      parsed = parseAnyReference(name)
-    } catch (err) {
-      throw new ImageError(400, (err as Error).message)
-    }
-    if (isImageId(parsed)) {
-      const record = isDigest(parsed.id) ? await images.getImage(parsed.id) : null
-      if (!record) throw noSuchImage(parsed.id)
-      add(record)
+    const { image, ref: parsed } = await parseImageName(images, name)
+    if (image) {
+      add(image)
       continue
     }
     if (familiarName(parsed) === 'sha256') {
