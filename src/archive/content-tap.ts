@@ -5,6 +5,7 @@
  * bytes that only look like gzip leave the DiffID unknown instead of failing the stream.
  */
 import { Sha256Counter, type Digest } from '../oci/digest.ts'
+import { concatBytes } from '../oci/bytes.ts'
 import { detectCompression, MAGIC_LENGTH, type Compression } from './compression.ts'
 
 /** What a tap learnt once its stream has ended. */
@@ -28,7 +29,7 @@ export function contentTap(): ContentTap {
   let gunzip: Gunzip | null = null
 
   const decide = async () => {
-    const bytes = concat(head, headLength)
+    const bytes = concatBytes(head, headLength)
     compression = detectCompression(bytes)
     if (compression === 'gzip') {
       gunzip = startGunzip()
@@ -99,14 +100,4 @@ function startGunzip(): Gunzip {
       return failed ? null : hash.digest()
     },
   }
-}
-
-function concat(chunks: Uint8Array[], length: number): Uint8Array {
-  const out = new Uint8Array(length)
-  let at = 0
-  for (const c of chunks) {
-    out.set(c, at)
-    at += c.byteLength
-  }
-  return out
 }

@@ -3,6 +3,7 @@
  * sends; we decide how much we keep. Limits follow ggcr: 64 KiB for token and error
  * bodies, and a manifest cap well above real manifests (the largest indexes are ~100 KiB).
  */
+import { concatBytes } from '../oci/bytes.ts'
 
 /** Token responses and error envelopes. */
 export const SMALL_BODY_LIMIT = 64 * 1024
@@ -49,7 +50,7 @@ export async function readBody(
     chunks.push(value)
     size += value.byteLength
   }
-  return concat(chunks, size)
+  return concatBytes(chunks, size)
 }
 
 /** Reads a small body as text, truncated at `limit`; read failures give ''. */
@@ -64,15 +65,4 @@ export async function readSmallText(res: Response, limit = SMALL_BODY_LIMIT): Pr
 /** Releases a response's connection without reading it. */
 export async function discard(res: Response): Promise<void> {
   await res.body?.cancel().catch(() => {})
-}
-
-function concat(chunks: Uint8Array[], size: number): Uint8Array {
-  if (chunks.length === 1) return chunks[0]
-  const out = new Uint8Array(size)
-  let offset = 0
-  for (const c of chunks) {
-    out.set(c, offset)
-    offset += c.byteLength
-  }
-  return out
 }

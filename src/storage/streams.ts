@@ -3,6 +3,7 @@
  * reads, range checks. Web-standard only, so the R2 driver can use it too.
  */
 import { DigestMismatchError, isDigest, Sha256Counter } from '../oci/digest.ts'
+import { concatBytes } from '../oci/bytes.ts'
 import { StorageError, type ByteRange, type PutOptions } from './driver.ts'
 
 /** 1 MiB: how much drivers read or write at a time (small chunks are slow on Node's streams). */
@@ -95,14 +96,7 @@ export async function readFully(
     }
     chunks.push(value)
   }
-  if (chunks.length === 1) return chunks[0]
-  const out = new Uint8Array(total)
-  let at = 0
-  for (const c of chunks) {
-    out.set(c, at)
-    at += c.byteLength
-  }
-  return out
+  return concatBytes(chunks, total)
 }
 
 /** Resolves `get`'s optional range against the object size; throws when it does not fit. */
