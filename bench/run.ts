@@ -7,8 +7,9 @@
  *   WRK_SECONDS=10     manifest load per server; WRK_CONNECTIONS=8, WRK_THREADS=2
  *   BENCH_RUNTIMES=node,bun,deno   which edgepull entries to try (absent entries are skipped)
  *   BENCH_NODE_VARIANT="--flag …"  also run the Node entry with these extra node flags
+ *   BENCH_SETTLE_S=10  idle time of each fresh server before it is measured
  *   BENCH_OUT=file     also write the markdown there
- *   BENCH_TIMEOUT_S=1800           the whole run's bound
+ *   BENCH_TIMEOUT_S=2700           the whole run's bound
  */
 import { execFileSync } from 'node:child_process'
 import { readFileSync, writeFileSync } from 'node:fs'
@@ -18,7 +19,7 @@ import { download, downloadConcurrently, skopeoCopy } from './clients.ts'
 import { atExit, cleanupAll, peakRssMiB } from './proc.ts'
 import { countingUpstream } from './counting-upstream.ts'
 import { rawTable, ratioTable, type Baselines } from './report.ts'
-import { emptyResult, eight, MANIFEST_ACCEPT, pull, single } from './scenarios.ts'
+import { emptyResult, eight, MANIFEST_ACCEPT, pull, settings, single } from './scenarios.ts'
 import type { ServerResult, Subject } from './scenarios.ts'
 import { distribution, edgepullKinds } from './servers.ts'
 
@@ -30,7 +31,8 @@ const LOAD = {
   connections: Number(env.WRK_CONNECTIONS ?? 8),
   threads: Number(env.WRK_THREADS ?? 2),
 }
-const TIMEOUT_S = Number(env.BENCH_TIMEOUT_S ?? 1800)
+const TIMEOUT_S = Number(env.BENCH_TIMEOUT_S ?? 2700)
+settings.settleMs = Number(env.BENCH_SETTLE_S ?? 10) * 1000
 
 setTimeout(() => {
   console.error(`bench: gave up after ${TIMEOUT_S} s`)
@@ -135,6 +137,7 @@ const md = [
   `Load average (1/5/15 min): ${loadAtStart} at start, ${load()} at end (shared machine).`,
   skipped.length ? `Skipped runtimes (no entry or npm script): ${skipped.join(', ')}.` : '',
   '',
+  `Every server starts with an empty store and idles ${settings.settleMs / 1000} s before it is measured.`,
   'Speed ratios are reference time / edgepull time (> 1: edgepull faster); wall-time ratios are',
   'edgepull time / reference time (< 1: edgepull faster); distribution\'s own column compares it',
   'with the upstream.',

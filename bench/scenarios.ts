@@ -56,7 +56,15 @@ const blobUrl = (base: string, s: Subject) => `${base}/v2/${s.repository}/blobs/
 const manifestUrl = (base: string, s: Subject, ref: string) =>
   `${base}/v2/${s.repository}/manifests/${ref}`
 
-/** Runs `f` on a fresh instance, stops it whatever happens, and returns f's result and RSS. */
+/**
+ * How long a fresh instance idles before it is measured. A server users run has been up for a
+ * while, and V8's memory reducer (which starts 8 s after start-up) leaves Node's heap limits
+ * where a young process does not have them yet: measured without the wait, Node hid GC costs
+ * that doubled its CPU per GiB once settled.
+ */
+export const settings = { settleMs: 10_000 }
+
+/** Runs `f` on a fresh, settled instance, stops it whatever happens; f's result and RSS. */
 async function withInstance<T>(
   kind: ServerKind,
   upstream: string,
@@ -64,6 +72,7 @@ async function withInstance<T>(
 ): Promise<{ value: T; rss: number }> {
   const inst = await kind.start(upstream)
   try {
+    await Bun.sleep(settings.settleMs)
     const value = await f(inst)
     return { value, rss: inst.peakRss() }
   } finally {
