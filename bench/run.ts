@@ -135,7 +135,7 @@ const md = [
   `Machine: ${cpus().length} CPUs (${cpus()[0]?.model ?? 'unknown'}), ${memGiB.toFixed(0)} GiB; ` +
     `${tools.join(', ')}.`,
   `Load average (1/5/15 min): ${loadAtStart} at start, ${load()} at end (shared machine).`,
-  skipped.length ? `Skipped runtimes (no entry or npm script): ${skipped.join(', ')}.` : '',
+  ...(skipped.length ? [`Skipped runtimes (no entry or npm script): ${skipped.join(', ')}.`] : []),
   '',
   `Every server starts with an empty store and idles ${settings.settleMs / 1000} s before it is measured.`,
   'Speed ratios are reference time / edgepull time (> 1: edgepull faster); wall-time ratios are',
