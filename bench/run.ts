@@ -7,6 +7,8 @@
  *   WRK_SECONDS=10     manifest load per server; WRK_CONNECTIONS=8, WRK_THREADS=2
  *   BENCH_RUNTIMES=node,bun,deno   which edgepull entries to try (absent entries are skipped)
  *   BENCH_NODE_VARIANT="--flag …"  also run the Node entry with these extra node flags
+ *   BENCH_SCENARIOS=single,eight,pull  which scenarios to run (all by default)
+ *   BENCH_DISTRIBUTION=0  leave distribution out (quicker runs while tuning edgepull)
  *   BENCH_SETTLE_S=10  idle time of each fresh server before it is measured
  *   BENCH_OUT=file     also write the markdown there
  *   BENCH_TIMEOUT_S=2700           the whole run's bound
@@ -95,19 +97,22 @@ console.error(`  upstream: ${upTimes} s; 8 clients ${eightUp}`)
 const only = env.BENCH_RUNTIMES?.split(',').map((x) => x.trim())
 const variant = env.BENCH_NODE_VARIANT?.trim().split(/\s+/).filter(Boolean)
 const { kinds, skipped } = edgepullKinds(only, variant)
-const servers = [distribution, ...kinds]
+const servers = env.BENCH_DISTRIBUTION === '0' ? kinds : [distribution, ...kinds]
+const scenarios = new Set((env.BENCH_SCENARIOS ?? 'single,eight,pull').split(',').map((x) => x.trim()))
 const results: ServerResult[] = servers.map((k) => emptyResult(k.name))
 // Round-robin over the servers, run by run, so load drifting on a shared machine hits all alike.
-for (let i = 0; i < RUNS; i++) {
+for (let i = 0; i < RUNS && scenarios.has('single'); i++) {
   console.error(`bench: single client, run ${i + 1} of ${RUNS}`)
   await upstreamSample()
   for (const [k, kind] of servers.entries()) {
     await single(kind, tb.url, s, results[k]!, i === RUNS - 1 ? LOAD : undefined)
   }
 }
-console.error('bench: eight clients')
-for (const [k, kind] of servers.entries()) await eight(kind, counted, s, results[k]!)
-for (let i = 0; i < RUNS; i++) {
+if (scenarios.has('eight')) console.error('bench: eight clients')
+for (const [k, kind] of servers.entries()) {
+  if (scenarios.has('eight')) await eight(kind, counted, s, results[k]!)
+}
+for (let i = 0; i < RUNS && scenarios.has('pull'); i++) {
   console.error(`bench: Engine API pull against skopeo, run ${i + 1} of ${RUNS}`)
   for (const [k, kind] of servers.entries()) if (kind.engine) await pull(kind, tb.url, s, results[k]!)
   const k = await skopeoCopy(tb.host, s.repository, s.tag)

@@ -6,7 +6,7 @@
  */
 import type { Digest } from '../oci/digest.ts'
 import type { PartialRead } from '../storage/driver.ts'
-import { IO_CHUNK } from '../storage/streams.ts'
+import { IO_CHUNK, readAhead } from '../storage/streams.ts'
 
 /** `opening` until upstream answers, `streaming` while bytes flow, then one of the last two. */
 export type FillState = 'opening' | 'streaming' | 'stored' | 'failed'
@@ -37,6 +37,8 @@ export class Fill {
   received = 0
   error: unknown
   private readable = 0
+  /** The store verified every byte: the last one need not wait for the commit. */
+  private verifiedAll = false
   private partial: PartialRead | undefined
   private readonly openedP = settle<number | undefined>()
   private readonly doneP = settle<void>()
@@ -122,6 +124,12 @@ export class Fill {
     this.notify()
   }
 
+  /** Every byte is written and matched the digest; the commit follows. */
+  verified(): void {
+    this.verifiedAll = true
+    this.notify()
+  }
+
   /** The blob is committed, `size` bytes long. */
   stored(size: number): void {
     this.size = size
@@ -151,7 +159,8 @@ export class Fill {
     let limit = this.readable
     // The blob's last byte waits for verification: a client that already holds every byte
     // would take an error that follows for a truncated connection, not for bad content.
-    const toTheEnd = this.size !== undefined && (end === undefined || end >= this.size)
+    const toTheEnd =
+      !this.verifiedAll && this.size !== undefined && (end === undefined || end >= this.size)
     if (toTheEnd) limit = Math.min(limit, this.size! - 1)
     return end === undefined ? limit : Math.min(limit, end)
   }
@@ -172,6 +181,8 @@ export class Fill {
         }
         const end = length === undefined ? undefined : offset + length
         if (end !== undefined && at >= end) return null
+        // Verified, so the size is final: a reader at the end is done before the commit.
+        if (this.verifiedAll && at >= this.size!) return null
         if (this.state === 'failed') throw this.error
         if (this.state === 'stored') {
           const stop = end ?? this.size!
@@ -195,16 +206,6 @@ export class Fill {
         await tick
       }
     }
-    return new ReadableStream<Uint8Array>(
-      {
-        async pull(controller) {
-          const chunk = await next()
-          if (chunk) controller.enqueue(chunk)
-          else controller.close()
-        },
-        cancel: (reason) => stored?.cancel(reason),
-      },
-      { highWaterMark: 0 }
-    )
+    return readAhead(next, (reason) => stored?.cancel(reason))
   }
 }

@@ -128,6 +128,46 @@ for (const [name, make] of drivers) {
       expect(fills.size).toBe(0)
     })
 
+    test('the last byte is served once verified, before the commit finishes', async () => {
+      const inner = await make()
+      let commit!: () => void
+      const committing = new Promise<void>((r) => (commit = r))
+      // A put that verifies at once but takes its time committing (as fsync and rename do).
+      const slow: StorageDriver = {
+        ...inner,
+        name: inner.name,
+        partialReads: inner.partialReads,
+        stat: (k) => inner.stat(k),
+        get: (k, r) => inner.get(k, r),
+        delete: (k) => inner.delete(k),
+        list: (p) => inner.list(p),
+        put: async (k, b, o) => {
+          const info = await inner.put(k, b, o)
+          await committing
+          return info
+        },
+      }
+      const fills = new Fills(slow)
+      const data = bytesOf(3 << 20)
+      const digest = sha256(data)
+      const up = manualSource(data.byteLength)
+      const fill = await fills.open(digest, up.source)
+      const all = readAll(fill.read())
+      up.push(data)
+      up.end()
+      const early = await Promise.race([all, tick(2000).then(() => 'waited for the commit')])
+      if (inner.partialReads) {
+        expect(early).toEqual(data)
+        expect(fill.state).toBe('streaming')
+      } else {
+        // Without partial reads the window serves, and its last byte waits for the commit.
+        expect(early).toBe('waited for the commit')
+      }
+      commit()
+      expect(await all).toEqual(data)
+      await fill.done
+    })
+
     test('a fill whose upstream breaks fails its readers; the next one starts afresh', async () => {
       const driver = await make()
       const fills = new Fills(driver)

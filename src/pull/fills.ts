@@ -178,6 +178,7 @@ export class Fills {
         size,
         signal: fill.signal,
         onWritten: window ? undefined : (n, read) => fill.written(n, read),
+        onVerified: window ? undefined : () => fill.verified(),
       })
       fill.stored(info.size)
     } catch (err) {

@@ -5,18 +5,12 @@
 import { serve } from '@hono/node-server'
 import { readFileSync } from 'node:fs'
 import { arch, platform } from 'node:os'
-import { setFlagsFromString } from 'node:v8'
 import { Agent, fetch as undiciFetch } from 'undici'
 import { createFsDriver } from '../storage/fs.ts'
 import { assemble } from './assemble.ts'
 import { configOrExit } from './config-or-exit.ts'
 import { goArch, goOs } from './platform-names.ts'
 import { readSwaggerUiAssets } from './docs-assets.ts'
-
-// Blobs stream through in 64 KiB–1 MiB chunks that die young; V8's default 16 MiB
-// semi-spaces let ~50 MiB of them pile up between scavenges. 4 MiB keeps a 1 GiB pull's
-// peak RSS around 130 MiB instead of 150+ (bench/README.md), for a few more scavenges.
-setFlagsFromString('--max-semi-space-size=4')
 
 async function main(): Promise<void> {
   const config = configOrExit(process.env, (p) => readFileSync(p, 'utf8'), process.exit)

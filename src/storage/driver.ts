@@ -42,6 +42,13 @@ export interface PutOptions {
    * has settled (its temporary data is gone); read the committed object then.
    */
   readonly onWritten?: (written: number, read: PartialRead) => void
+  /**
+   * Honoured like `onWritten`: called once every byte is written and the size and digest
+   * matched, before the put commits (the fs driver still syncs and renames). From then on the
+   * whole object may be read through `onWritten`'s reader, last byte included; the object
+   * itself becomes visible only when the put resolves.
+   */
+  readonly onVerified?: () => void
 }
 
 /** Reads bytes [offset, offset+length) of a put in progress, within what onWritten reported. */

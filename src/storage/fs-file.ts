@@ -1,70 +1,117 @@
 /**
- * Reading and writing one file for the fs driver: large chunks both ways, lazy opening on
- * read, and the wrapping of file-system failures.
+ * Reading and writing one file for the fs driver: large chunks both ways, one chunk of
+ * read-ahead, writes that overlap the reads feeding them, and the wrapping of file-system
+ * failures.
  */
+import { Buffer } from 'node:buffer'
 import type { Stats } from 'node:fs'
 import { open, type FileHandle } from 'node:fs/promises'
 import { StorageError } from './driver.ts'
-import { IO_CHUNK } from './streams.ts'
+import { IO_CHUNK, readAhead } from './streams.ts'
 
 /**
  * Writes `chunks` to `fh`, gathering small ones into IO_CHUNK writes (per-write overhead
- * dominates otherwise, on Node above all). `onWritten` hears the file's length after each write.
+ * dominates otherwise, on Node above all). One write stays in flight while the next chunks
+ * are read, hashed and gathered, so the disk and the network overlap; two gathering buffers
+ * alternate, and one is reused only once its write has finished. `onWritten` hears the
+ * file's length after each write.
  */
 export async function writeChunks(
   fh: FileHandle,
   chunks: AsyncIterable<Uint8Array>,
   onWritten?: (written: number) => void
 ): Promise<void> {
+  const spare: Uint8Array[] = []
   let buf: Uint8Array | undefined
   let fill = 0
   let written = 0
-  const write = async (bytes: Uint8Array) => {
-    await writeAll(fh, bytes)
-    written += bytes.byteLength
-    onWritten?.(written)
+  let inFlight: Promise<void> = Promise.resolve()
+  const write = async (bytes: Uint8Array, done?: () => void) => {
+    await inFlight
+    inFlight = writeAll(fh, bytes).then(() => {
+      written += bytes.byteLength
+      onWritten?.(written)
+      done?.()
+    })
+    inFlight.catch(() => {}) // awaited by the next write or at the end
   }
-  for await (const chunk of chunks) {
-    const large = chunk.byteLength >= IO_CHUNK / 2
-    if (buf && fill > 0 && (large || fill + chunk.byteLength > IO_CHUNK)) {
-      await write(buf.subarray(0, fill))
-      fill = 0
-    }
-    if (large) {
-      await write(chunk)
-      continue
-    }
-    buf ??= new Uint8Array(IO_CHUNK)
-    buf.set(chunk, fill)
-    fill += chunk.byteLength
+  const flush = async () => {
+    const full = buf!
+    buf = undefined
+    await write(full.subarray(0, fill), () => spare.push(full))
+    fill = 0
   }
-  if (buf && fill) await write(buf.subarray(0, fill))
-}
-
-/**
- * Reads [offset, offset+length) of a file being written (a put's temp file), opening and
- * closing it per call: the put renames or removes the file when it settles, and a handle
- * held across that would outlive the put.
- */
-export async function readPart(path: string, offset: number, length: number): Promise<Uint8Array> {
-  const fh = await io('open', path, open(path, 'r'))
   try {
-    const buf = new Uint8Array(length)
-    for (let at = 0; at < length; ) {
-      const { bytesRead } = await io('read', path, fh.read(buf, at, length - at, offset + at))
-      if (bytesRead === 0) throw new StorageError(`${path} ends before ${offset + length}`)
-      at += bytesRead
+    for await (const chunk of chunks) {
+      const large = chunk.byteLength >= IO_CHUNK / 2
+      if (buf && fill > 0 && (large || fill + chunk.byteLength > IO_CHUNK)) await flush()
+      if (large) {
+        await write(chunk)
+        continue
+      }
+      // Two buffers at most: the other one is in flight, and awaited before this one is written.
+      buf ??= spare.pop() ?? allocate(IO_CHUNK)
+      buf.set(chunk, fill)
+      fill += chunk.byteLength
     }
-    return buf
+    if (buf && fill) await flush()
   } finally {
-    await fh.close().catch(() => {})
+    // Never leave a write running past the caller's close or removal of the file.
+    await inFlight.catch(() => {})
   }
+  await inFlight
 }
 
 async function writeAll(fh: FileHandle, bytes: Uint8Array): Promise<void> {
   for (let at = 0; at < bytes.byteLength; ) {
     const written = await io('write', 'temp file', fh.write(bytes, at, bytes.byteLength - at))
     at += written.bytesWritten
+  }
+}
+
+/** Reads of a put's temp file while it is written, and their end. */
+export interface TempReader {
+  read(offset: number, length: number): Promise<Uint8Array>
+  /** Waits for the reads in flight and closes the handle; later reads throw. */
+  close(): Promise<void>
+}
+
+/**
+ * Reads the temp file of a put while it is written, through one handle shared by every
+ * reader of that put: opening the file per read cost three thread-pool round trips per MiB
+ * and reader. `close()` keeps the handle from outliving the put; a reader whose read then
+ * fails goes to the committed object instead.
+ */
+export function tempReader(path: string): TempReader {
+  let fh: Promise<FileHandle> | undefined
+  let closed = false
+  const pending = new Set<Promise<unknown>>()
+  const readAt = async (offset: number, length: number) => {
+    fh ??= io('open', path, open(path, 'r'))
+    const h = await fh
+    const buf = allocate(length)
+    for (let at = 0; at < length; ) {
+      const { bytesRead } = await io('read', path, h.read(buf, at, length - at, offset + at))
+      if (bytesRead === 0) throw new StorageError(`${path} ends before ${offset + length}`)
+      at += bytesRead
+    }
+    return buf
+  }
+  return {
+    read(offset, length) {
+      if (closed) return Promise.reject(new StorageError(`${path} is no longer being written`))
+      const p = readAt(offset, length)
+      pending.add(p)
+      const forget = () => void pending.delete(p)
+      p.then(forget, forget)
+      return p
+    },
+    async close() {
+      closed = true
+      await Promise.allSettled([...pending])
+      const h = await fh?.catch(() => undefined)
+      await h?.close().catch(() => {})
+    },
   }
 }
 
@@ -88,43 +135,37 @@ export function fileStream(
     fh = undefined
     await h?.close().catch(() => {})
   }
-  return new ReadableStream<Uint8Array>(
-    {
-      async pull(controller) {
-        try {
-          if (at < end && !fh) {
-            fh = await open(path, 'r')
-            const now = await fh.stat()
-            if (now.ino !== st.ino || now.size !== st.size || now.mtimeMs !== st.mtimeMs) {
-              throw new StorageError(`${path} was replaced while being read`)
-            }
-          }
-          if (fh && at < end) {
-            const want = Math.min(IO_CHUNK, end - at)
-            const buf = new Uint8Array(want)
-            const { bytesRead } = await fh.read(buf, 0, want, at)
-            if (bytesRead === 0) throw new StorageError(`${path} was truncated while being read`)
-            at += bytesRead
-            controller.enqueue(bytesRead === want ? buf : buf.subarray(0, bytesRead))
-          }
-          if (at >= end) {
-            await close()
-            controller.close()
-          }
-        } catch (err) {
-          await close()
-          controller.error(
-            err instanceof StorageError
-              ? err
-              : new StorageError(`fs: read ${path}: ${message(err)}`, { cause: err })
-          )
+  const next = async (): Promise<Uint8Array | null> => {
+    try {
+      if (at >= end) return null
+      if (!fh) {
+        fh = await open(path, 'r')
+        const now = await fh.stat()
+        if (now.ino !== st.ino || now.size !== st.size || now.mtimeMs !== st.mtimeMs) {
+          throw new StorageError(`${path} was replaced while being read`)
         }
-      },
-      cancel: close,
-    },
-    { highWaterMark: 0 }
-  )
+      }
+      const want = Math.min(IO_CHUNK, end - at)
+      const buf = allocate(want)
+      const { bytesRead } = await fh.read(buf, 0, want, at)
+      if (bytesRead === 0) throw new StorageError(`${path} was truncated while being read`)
+      at += bytesRead
+      if (at >= end) await close()
+      return bytesRead === want ? buf : buf.subarray(0, bytesRead)
+    } catch (err) {
+      await close()
+      if (err instanceof StorageError) throw err
+      throw new StorageError(`fs: read ${path}: ${message(err)}`, { cause: err })
+    }
+  }
+  return readAhead(next, close)
 }
+
+/**
+ * A buffer the caller fills before anyone sees it, so not zero-filled: the memset of every
+ * fresh MiB showed in profiles. Slow (unpooled) because these are large and short-lived.
+ */
+const allocate = (size: number): Uint8Array => Buffer.allocUnsafeSlow(size)
 
 /** An error's message, whatever was thrown. */
 export const message = (err: unknown): string => (err instanceof Error ? err.message : String(err))

@@ -2,9 +2,9 @@ import { afterEach, beforeEach, describe, expect, test } from 'bun:test'
 import { mkdir, mkdtemp, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { bytesOf, drain, driverConformance } from '../../test/storage-conformance.ts'
+import { bytesOf, drain, driverConformance, streamOf } from '../../test/storage-conformance.ts'
 import { DigestMismatchError, sha256 } from '../oci/digest.ts'
-import { StorageError, type StorageDriver } from './driver.ts'
+import { StorageError, type PartialRead, type StorageDriver } from './driver.ts'
 import { createFsDriver } from './fs.ts'
 import { InvalidKeyError } from './keys.ts'
 
@@ -107,5 +107,47 @@ describe('fs driver', () => {
     const sizes: number[] = []
     for await (const c of (await d.get('chunks'))!.body) sizes.push(c.byteLength)
     expect(sizes).toEqual([1 << 20, 1 << 20, 1 << 20, 5])
+  })
+
+  test('reads of a put in progress end with the put, and its temp file goes with them', async () => {
+    const data = bytesOf((2 << 20) + 7)
+    let read: PartialRead | undefined
+    let seen = 0
+    await d.put('partial', streamOf([data]).stream, {
+      onWritten: (n, r) => {
+        seen = n
+        read = r
+      },
+    })
+    expect(seen).toBe(data.byteLength)
+    await expect(read!(0, 10)).rejects.toBeInstanceOf(StorageError)
+    expect(await temps()).toEqual([])
+  })
+
+  test('a put is read back while written, and says it is verified before it commits', async () => {
+    const data = bytesOf((3 << 20) + 11)
+    const parts: Promise<Uint8Array>[] = []
+    let written = 0
+    let verifiedAt = -1
+    const put = d.put('tail', streamOf([data]).stream, {
+      sha256: sha256(data),
+      size: data.byteLength,
+      onWritten: (n, read) => {
+        parts.push(read(written, n - written))
+        written = n
+      },
+      onVerified: () => void (verifiedAt = written),
+    })
+    await put
+    expect(verifiedAt).toBe(data.byteLength)
+    expect(Buffer.concat(await Promise.all(parts))).toEqual(Buffer.from(data))
+
+    let called = false
+    const bad = d.put('tail2', streamOf([data]).stream, {
+      sha256: sha256(bytesOf(10)),
+      onVerified: () => void (called = true),
+    })
+    await expect(bad).rejects.toBeInstanceOf(DigestMismatchError)
+    expect(called).toBe(false)
   })
 })

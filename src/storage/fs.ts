@@ -12,7 +12,7 @@ import { dirname, join, resolve, sep } from 'node:path'
 import type { ObjectInfo, StorageDriver } from './driver.ts'
 import { StorageError } from './driver.ts'
 import { checkKey, checkPrefix } from './keys.ts'
-import { fileStream, io, message, readPart, writeChunks } from './fs-file.ts'
+import { fileStream, io, message, tempReader, writeChunks } from './fs-file.ts'
 import { checkRange, discard, verifiedChunks } from './streams.ts'
 
 /** Options for createFsDriver. */
@@ -92,12 +92,13 @@ export async function createFsDriver(
     async put(key, body, opts) {
       const tmp = join(tmpDir, crypto.randomUUID())
       let fh: FileHandle | undefined
+      const reader = tempReader(tmp)
       try {
         const path = pathOf(key)
         fh = await io('create', tmp, open(tmp, 'wx'))
         const onWritten = opts?.onWritten
-        const read = (offset: number, length: number) => readPart(tmp, offset, length)
-        await writeChunks(fh, verifiedChunks(body, opts), onWritten && ((n) => onWritten(n, read)))
+        await writeChunks(fh, verifiedChunks(body, opts), onWritten && ((n) => onWritten(n, reader.read)))
+        opts?.onVerified?.()
         await io('sync', tmp, fh.datasync())
         const st = await io('stat', tmp, fh.stat())
         await io('close', tmp, fh.close())
@@ -110,6 +111,8 @@ export async function createFsDriver(
         await fh?.close().catch(() => {})
         await rm(tmp, { force: true }).catch(() => {})
         throw err
+      } finally {
+        await reader.close()
       }
     },
 

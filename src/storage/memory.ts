@@ -92,6 +92,7 @@ async function collect(
     at += chunk.byteLength
     opts?.onWritten?.(at, read)
   }
+  opts?.onVerified?.()
   return at === buf.byteLength ? buf : buf.slice(0, at)
 }
 

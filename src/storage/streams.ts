@@ -72,6 +72,36 @@ function sizeMismatch(expected: number, got: string): DigestMismatchError {
   )
 }
 
+/**
+ * A byte stream over `next` (null: the end) that reads one chunk ahead once it is being read:
+ * the next chunk is fetched while the consumer writes this one out, so disk reads and socket
+ * writes overlap. Nothing is fetched before the first read (a body dropped unread, as for
+ * HEAD, opens nothing); `cancel` runs once the read ahead has settled.
+ */
+export function readAhead(
+  next: () => Promise<Uint8Array | null>,
+  cancel: (reason: unknown) => Promise<void> | void
+): ReadableStream<Uint8Array> {
+  let ahead: Promise<Uint8Array | null> | undefined
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        const chunk = await (ahead ?? next())
+        ahead = undefined
+        if (!chunk) return controller.close()
+        controller.enqueue(chunk)
+        ahead = next()
+        ahead.catch(() => {}) // a failure surfaces at the next pull
+      },
+      async cancel(reason) {
+        await ahead?.catch(() => {})
+        await cancel(reason)
+      },
+    },
+    { highWaterMark: 0 }
+  )
+}
+
 /** Cancels a put body that will not be read (a put that failed before reading it). */
 export function discard(body: ReadableStream<Uint8Array> | Uint8Array, reason: unknown): void {
   if (body instanceof ReadableStream && !body.locked) void body.cancel(reason).catch(() => {})
