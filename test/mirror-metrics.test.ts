@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import type { Digest } from '../src/oci/digest.ts'
 import { blobKey } from '../src/storage/keys.ts'
+import { eventually } from './support/eventually.ts'
 import { countingProxy, type CountingProxy } from './support/counting-proxy.ts'
 import { startInProcess, type InProcess } from './support/edgepull.ts'
 import { readMessages } from './support/ndjson.ts'
@@ -95,6 +96,8 @@ describe('/metrics', () => {
       )
       const blob = await get(`/v2/busybox/blobs/${layer.digest}`)
       expect((await blob.arrayBuffer()).byteLength).toBe(layer.size)
+      // The client has every byte once they are verified; the commit may follow a moment later.
+      await eventually(async () => (await ep.driver.stat(blobKey(layer.digest))) !== null)
     }
     const after = await scrape()
     const moved = (name: string, labels: Record<string, string> = {}) =>

@@ -14,6 +14,7 @@ import { createBlobStore } from '../src/storage/blobs.ts'
 import { blobKey } from '../src/storage/keys.ts'
 import { createMemoryDriver } from '../src/storage/memory.ts'
 import { countingFetch } from './support/counting-fetch.ts'
+import { eventually } from './support/eventually.ts'
 import { countingProxy, type CountingProxy } from './support/counting-proxy.ts'
 import { startInProcess, type InProcess } from './support/edgepull.ts'
 import { readMessages } from './support/ndjson.ts'
@@ -59,14 +60,6 @@ async function errorOf(res: Response) {
   return ((await res.json()) as { errors: Array<{ code: string; message: string }> }).errors[0]!
 }
 
-/** Resolves once `check` holds, polling; fails after `ms`. */
-async function eventually(check: () => Promise<boolean>, ms = 20_000): Promise<void> {
-  const end = Date.now() + ms
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error('condition not reached in time')
-    await Bun.sleep(20)
-  }
-}
 
 const stored = (ep: InProcess, d: Digest) => ep.driver.stat(blobKey(d))
 
@@ -233,6 +226,8 @@ describe('blobs: one upstream GET, however many ask', () => {
       expect(p.count('GET', `/blobs/${big.digest}`)).toBe(1)
       // Nobody waited for the whole blob before reading: they tailed the fill.
       expect(firstChunkBeforeCommit).toEqual(Array(8).fill(true))
+      // The last byte left once verified; the commit (sync, rename) may still be under way.
+      await eventually(async () => (await stored(e, big.digest)) !== null)
       expect((await stored(e, big.digest))?.size).toBe(big.size)
     } finally {
       await e.stop()
@@ -325,6 +320,7 @@ describe('blobs: one upstream GET, however many ask', () => {
       await left
       expect(await stayer).toBe(big.digest)
       expect(p.count('GET', `/blobs/${big.digest}`)).toBe(1)
+      await eventually(async () => (await stored(e, big.digest)) !== null)
       expect((await stored(e, big.digest))?.size).toBe(big.size)
     } finally {
       await e.stop()
@@ -368,7 +364,7 @@ describe('blobs: one upstream GET, however many ask', () => {
     // library/busybox does not have the big layer: a cached copy is no key to it.
     const big = await layerOf('library/big')
     await get(ep, `/v2/big/blobs/${big.digest}`).then((r) => r.arrayBuffer())
-    expect(await stored(ep, big.digest)).not.toBeNull()
+    await eventually(async () => (await stored(ep, big.digest)) !== null)
     const denied = await get(ep, `/v2/busybox/blobs/${big.digest}`)
     expect(denied.status).toBe(404)
     expect((await errorOf(denied)).code).toBe('BLOB_UNKNOWN')

@@ -1,12 +1,13 @@
 /**
  * One blob on its way from upstream into the store (see fills.ts): its state, who holds it,
- * and readers that tail it from any offset while it arrives. A reader takes at most IO_CHUNK
- * at a time from what the store has already written (or the fallback window), never from a
- * per-reader buffer, so memory stays flat however many readers there are.
+ * and readers that tail it from any offset while it arrives. A reader takes views of the
+ * in-memory window at the head, or at most IO_CHUNK at a time of what the store has already
+ * written, never a per-reader buffer, so memory stays flat however many readers there are.
  */
 import type { Digest } from '../oci/digest.ts'
 import type { PartialRead } from '../storage/driver.ts'
 import { IO_CHUNK, readAhead } from '../storage/streams.ts'
+import type { SpoolWindow } from './spool-window.ts'
 
 /** `opening` until upstream answers, `streaming` while bytes flow, then one of the last two. */
 export type FillState = 'opening' | 'streaming' | 'stored' | 'failed'
@@ -16,6 +17,15 @@ export type FillProgress = (received: number, size?: number) => void
 
 /** Opens `length` bytes of the committed blob from `offset`. */
 export type OpenStored = (offset: number, length: number) => Promise<ReadableStream<Uint8Array>>
+
+/** Where a fill's readers find bytes besides upstream's chunks. */
+export interface FillStore {
+  openStored: OpenStored
+  /** True when the store's put can be read back before it commits (`written()` will say). */
+  partialReads: boolean
+  /** Recent bytes in memory for readers at the head; without it they read the store's. */
+  window?: SpoolWindow
+}
 
 const settle = <T>() => {
   let resolve!: (v: T) => void
@@ -57,8 +67,12 @@ export class Fill {
     readonly digest: Digest,
     /** Where the bytes come from: `<endpoint>/<repository path>` (see `originOf`). */
     readonly origin: string,
-    private readonly openStored: OpenStored
+    private readonly store: FillStore
   ) {}
+
+  private get window(): SpoolWindow | undefined {
+    return this.store.window
+  }
 
   /** Resolves with the size once upstream answered; rejects with its refusal. */
   get opened(): Promise<number | undefined> {
@@ -111,13 +125,24 @@ export class Fill {
     this.notify()
   }
 
-  /** `n` more bytes arrived from upstream. */
-  progress(n: number): void {
-    this.received += n
+  /**
+   * A chunk arrived from upstream (not yet verified, not yet stored). Returns what to pass on
+   * to the store: the chunk itself, or with a window the blocks it completed.
+   */
+  arrived(chunk: Uint8Array): Uint8Array[] {
+    this.received += chunk.byteLength
+    const out = this.window ? this.window.push(chunk) : [chunk]
+    if (this.window) this.notify()
     for (const l of this.listeners) l(this.received, this.size)
+    return out
   }
 
-  /** Bytes [0, readable) can now be read through `read`. */
+  /** Upstream's body ended: the window's last, partly filled block, to pass on too. */
+  ended(): Uint8Array | undefined {
+    return this.window?.finish()
+  }
+
+  /** Bytes [0, readable) of the store's temporary data can now be read through `read`. */
   written(readable: number, read: PartialRead): void {
     this.readable = readable
     this.partial = read
@@ -156,7 +181,7 @@ export class Fill {
 
   /** How far a reader whose range ends at `end` may read now. */
   private limit(end: number | undefined): number {
-    let limit = this.readable
+    let limit = Math.max(this.readable, this.window?.end ?? 0)
     // The blob's last byte waits for verification: a client that already holds every byte
     // would take an error that follows for a truncated connection, not for bad content.
     const toTheEnd =
@@ -187,23 +212,31 @@ export class Fill {
         if (this.state === 'stored') {
           const stop = end ?? this.size!
           if (at >= stop) return null
-          stored = (await this.openStored(at, stop - at)).getReader()
+          stored = (await this.store.openStored(at, stop - at)).getReader()
           continue
         }
         const limit = this.limit(end)
         const tick = this.tick.promise
-        if (at < limit && this.partial) {
+        const w = this.window
+        if (at < limit && w && at >= w.start && at < w.end) {
+          const bytes = w.read(at, limit - at)
+          at += bytes.byteLength
+          return bytes
+        }
+        if (at < Math.min(limit, this.readable) && this.partial) {
           try {
-            const bytes = await this.partial(at, Math.min(IO_CHUNK, limit - at))
+            const bytes = await this.partial(at, Math.min(IO_CHUNK, limit - at, this.readable - at))
             at += bytes.byteLength
             return bytes
           } catch {
-            // The temporary data is gone (committed, failed) or left the window: wait for the end.
+            // The temporary data is gone (committed, failed): wait for the end.
             await this.doneP.promise.catch(() => {})
             continue
           }
         }
-        await tick
+        // Behind the window and nothing to read back: the committed blob will do.
+        if (w && at < w.start && !this.store.partialReads) await this.doneP.promise.catch(() => {})
+        else await tick
       }
     }
     return readAhead(next, (reason) => stored?.cancel(reason))

@@ -1,10 +1,12 @@
 /**
  * Blob fills: the one way upstream blobs enter the store, shared by pulls and the mirror.
  * At most one fill runs per digest, so concurrent pulls and mirror requests for a blob cost
- * one upstream GET. The fill streams upstream bytes into the driver's verified put; readers
- * tail what the driver has written (its `partialReads` capability) or, on drivers without it,
- * a bounded in-memory window, and switch to the committed blob once it is stored. Nothing is
- * visible in the store before its digest is verified, and a failed fill leaves nothing.
+ * one upstream GET. The fill streams upstream bytes into the driver's verified put; readers at
+ * the head take them from a bounded in-memory window as they arrive, one that falls behind
+ * reads what the driver has written (its `partialReads` capability) or waits for the commit,
+ * and all switch to the committed blob once it is stored. Nothing is visible in the store
+ * before its digest is verified, the last byte reaches no reader before that, and a failed
+ * fill leaves nothing.
  *
  * Pulls hold a fill and leave it when cancelled; a fill nobody holds any more is aborted, as
  * dockerd cancels a download nobody waits for. The mirror detaches its fills instead: they
@@ -40,7 +42,10 @@ export interface FillOutcome {
 
 /** Options for `new Fills()`. */
 export interface FillsOptions {
-  /** Bytes kept for tailing readers on drivers without `partialReads` (default 32 MiB). */
+  /**
+   * Bytes of each fill kept in memory for readers at the head: default 32 MiB on drivers
+   * without `partialReads` (readers behind it wait for the commit), 2 MiB on the others.
+   */
   window?: number
   /** Given every fill's work, so a Worker can `waitUntil` it past the response. */
   keepAlive?: (work: Promise<void>) => void
@@ -58,6 +63,8 @@ export const originOf = (repo: Pick<RepositoryClient, 'endpoint' | 'path'>): str
   `${repo.endpoint.url.replace(/\/+$/, '')}/${repo.path}`
 
 const DEFAULT_WINDOW = 32 * 1024 * 1024
+// Small: readers behind it read the temp file, and blocks held here add to peak RSS.
+const READ_BACK_WINDOW = 2 * 1024 * 1024
 
 /** The fills in flight, by digest. One per process (or Worker isolate), over one driver. */
 export class Fills {
@@ -78,13 +85,16 @@ export class Fills {
     return this.fills.get(digest)
   }
 
-  /** Joins the fill of `digest`, starting it from `source` when none runs. */
-  join(digest: Digest, source: FillSource): Fill {
+  /**
+   * Joins the fill of `digest`, starting it from `source` when none runs. `readers`: clients
+   * will read it as it arrives (the mirror), so keep a window of it in memory.
+   */
+  join(digest: Digest, source: FillSource, readers = false): Fill {
     const running = this.fills.get(digest)
     // One that every holder abandoned, or that failed, is on its way out: a new caller gets a
     // fresh fill.
     const over = !running || running.abandoned || running.state === 'failed'
-    return over ? this.start(digest, source) : running
+    return over ? this.start(digest, source, readers) : running
   }
 
   /**
@@ -125,19 +135,27 @@ export class Fills {
    * once upstream has answered (rejecting with its refusal), ready to `read()`.
    */
   async open(digest: Digest, source: FillSource): Promise<Fill> {
-    const fill = this.join(digest, source)
+    const fill = this.join(digest, source, true)
     fill.detach()
     await fill.opened
     return fill
   }
 
-  private start(digest: Digest, source: FillSource): Fill {
+  private start(digest: Digest, source: FillSource, readers: boolean): Fill {
     const { driver } = this
     const key = blobKey(digest)
-    const fill = new Fill(digest, source.origin, async (offset, length) => {
-      const o = await driver.get(key, { offset, length })
-      if (!o) throw new StorageError(`${digest} left the store while being read`)
-      return o.body
+    const partialReads = driver.partialReads === true
+    // Readers that fall behind a window read the store's temp data back where the driver
+    // can, so a small one is enough there; elsewhere they wait for the commit.
+    const capacity = this.opts.window ?? (partialReads ? READ_BACK_WINDOW : DEFAULT_WINDOW)
+    const fill = new Fill(digest, source.origin, {
+      partialReads,
+      window: readers || !partialReads ? new SpoolWindow(capacity) : undefined,
+      async openStored(offset, length) {
+        const o = await driver.get(key, { offset, length })
+        if (!o) throw new StorageError(`${digest} left the store while being read`)
+        return o.body
+      },
     })
     this.fills.set(digest, fill)
     this.opts.observe?.({ type: 'start', digest, origin: source.origin })
@@ -158,18 +176,14 @@ export class Fills {
       if (present) return fill.stored(present.size)
       const { body, size } = await source.open(fill.signal)
       fill.begin(size)
-      const window = this.driver.partialReads
-        ? undefined
-        : new SpoolWindow(this.opts.window ?? DEFAULT_WINDOW)
       const counted = body.pipeThrough(
         new TransformStream<Uint8Array, Uint8Array>({
           transform(chunk, controller) {
-            fill.progress(chunk.byteLength)
-            if (window) {
-              window.push(chunk)
-              fill.written(window.end, window.read)
-            }
-            controller.enqueue(chunk)
+            for (const out of fill.arrived(chunk)) controller.enqueue(out)
+          },
+          flush(controller) {
+            const last = fill.ended()
+            if (last) controller.enqueue(last)
           },
         })
       )
@@ -177,8 +191,8 @@ export class Fills {
         sha256: fill.digest,
         size,
         signal: fill.signal,
-        onWritten: window ? undefined : (n, read) => fill.written(n, read),
-        onVerified: window ? undefined : () => fill.verified(),
+        onWritten: (n, read) => fill.written(n, read),
+        onVerified: () => fill.verified(),
       })
       fill.stored(info.size)
     } catch (err) {

@@ -43,10 +43,10 @@ export interface PutOptions {
    */
   readonly onWritten?: (written: number, read: PartialRead) => void
   /**
-   * Honoured like `onWritten`: called once every byte is written and the size and digest
-   * matched, before the put commits (the fs driver still syncs and renames). From then on the
-   * whole object may be read through `onWritten`'s reader, last byte included; the object
-   * itself becomes visible only when the put resolves.
+   * Called by drivers that check size and digest themselves (fs, memory; R2 leaves the check
+   * to its commit) once every byte is written and matched, before the put commits (the fs
+   * driver still syncs and renames). From then on every byte may be handed out, the last one
+   * included; the object itself becomes visible only when the put resolves.
    */
   readonly onVerified?: () => void
 }
