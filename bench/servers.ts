@@ -3,9 +3,9 @@
  * port: distribution's pull-through cache (upstream.sh proxy) and edgepull on each runtime whose
  * entry exists.
  */
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { existsSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { nodeEntry, ROOT } from '../test/support/build.ts'
+import { nodeEntry, nodeFlags, ROOT, scriptCommand } from '../test/support/build.ts'
 import { freePort } from '../test/support/ports.ts'
 import { TESTBED_DIR } from '../test/support/testbed.ts'
 import { peakRssMiB, removeDir, run, start, tempDir, until, waitHttp, type Child } from './proc.ts'
@@ -70,9 +70,6 @@ export const distribution: ServerKind = {
 /** How to launch one edgepull runtime, or undefined when this checkout has no such entry. */
 type Launch = () => { cmd: string; args: string[] } | undefined
 
-const SCRIPTS: Record<string, string> = JSON.parse(
-  readFileSync(join(ROOT, 'package.json'), 'utf8')
-).scripts
 const bin = (name: string) => join(ROOT, 'node_modules/.bin', name)
 
 /**
@@ -81,20 +78,15 @@ const bin = (name: string) => join(ROOT, 'node_modules/.bin', name)
  * (test/support/build.ts) with the same node flags instead, so concurrent runs never share dist/.
  */
 const LAUNCH: Record<string, Launch> = {
-  node: () => {
-    const words = SCRIPTS.start?.split('&&').at(-1)?.trim().split(/\s+/) ?? []
-    const at = words.indexOf('dist/node.mjs')
-    const flags = words[0] === 'node' && at > 0 ? words.slice(1, at) : []
-    return { cmd: 'node', args: [...flags, nodeEntry()] }
-  },
+  node: () => ({ cmd: 'node', args: [...nodeFlags(), nodeEntry()] }),
   bun: () => {
-    const [cmd, ...args] = SCRIPTS['start:bun']?.trim().split(/\s+/) ?? []
+    const [cmd, ...args] = scriptCommand('start:bun')
     return cmd && existsSync(join(ROOT, 'src/runtime/bun.ts'))
       ? { cmd: cmd === 'bun' ? bin('bun') : cmd, args }
       : undefined
   },
   deno: () => {
-    const [cmd, ...args] = SCRIPTS['start:deno']?.trim().split(/\s+/) ?? []
+    const [cmd, ...args] = scriptCommand('start:deno')
     return cmd && existsSync(join(ROOT, 'src/runtime/deno.ts')) ? { cmd, args } : undefined
   },
 }

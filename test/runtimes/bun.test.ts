@@ -1,4 +1,4 @@
-/** The shared runtime cases on Bun: `bun src/runtime/bun.ts` in its own process. */
+/** The shared runtime cases on Bun: `npm run start:bun`'s command in its own process. */
 import { expect, test } from 'bun:test'
 import { runtimeCases } from './cases.ts'
 import { startBunServer } from './servers.ts'

@@ -1,6 +1,6 @@
 /**
  * edgepull started the way a user starts it on each runtime, for the shared cases in
- * cases.ts: Node (the bundle `npm start` runs), Bun (`bun src/runtime/bun.ts`), Deno (the
+ * cases.ts: Node (the bundle `npm start` runs), Bun (`npm run start:bun`), Deno (the
  * `npm run start:deno` script, with its narrow permissions) and Workers (wrangler's bundle in
  * Miniflare with local R2, as `npm run start:workers`). Each gets its own temporary store.
  */
@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { RegistryConfig } from '../../src/config.ts'
 import { startLocalWorker } from '../../scripts/workers-local.ts'
-import { ROOT } from '../support/build.ts'
+import { ROOT, scriptCommand } from '../support/build.ts'
 import { startNode } from '../support/edgepull.ts'
 import { freePort } from '../support/ports.ts'
 
@@ -45,9 +45,11 @@ export const startNodeServer: Starter = async (registries) => {
   return { ...s, alive: () => true }
 }
 
-/** `bun src/runtime/bun.ts`. */
-export const startBunServer: Starter = (registries) =>
-  spawnServer(registries, [join(ROOT, 'node_modules/.bin/bun'), 'src/runtime/bun.ts'])
+/** `npm run start:bun`'s command (`bun --smol src/runtime/bun.ts`). */
+export const startBunServer: Starter = (registries) => {
+  const [, ...args] = scriptCommand('start:bun')
+  return spawnServer(registries, [join(ROOT, 'node_modules/.bin/bun'), ...args])
+}
 
 /** `npm run start:deno`'s script: `deno run` with the least permissions that work. */
 export const startDenoServer: Starter = (registries) =>

@@ -3,7 +3,7 @@
  * test process, into a private directory so concurrent test runs do not race on dist/.
  */
 import { execFileSync } from 'node:child_process'
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 
 export const ROOT = resolve(import.meta.dir, '../..')
@@ -24,4 +24,19 @@ export function nodeEntry(): string {
   )
   built = out
   return out
+}
+
+const SCRIPTS: Record<string, string> = JSON.parse(
+  readFileSync(join(ROOT, 'package.json'), 'utf8')
+).scripts
+
+/** The command an npm script ends with (`npm run build && node … x` → `node … x`), as words. */
+export const scriptCommand = (name: string): string[] =>
+  SCRIPTS[name]?.split('&&').at(-1)?.trim().split(/\s+/) ?? []
+
+/** The node flags `npm start` runs the bundle with, so tests and benchmarks run it alike. */
+export function nodeFlags(): string[] {
+  const words = scriptCommand('start')
+  const at = words.indexOf('dist/node.mjs')
+  return words[0] === 'node' && at > 0 ? words.slice(1, at) : []
 }

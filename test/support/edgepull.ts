@@ -11,7 +11,7 @@ import { assemble } from '../../src/runtime/assemble.ts'
 import type { StorageDriver } from '../../src/storage/driver.ts'
 import { createFsDriver } from '../../src/storage/fs.ts'
 import { createMemoryDriver } from '../../src/storage/memory.ts'
-import { nodeEntry, ROOT } from './build.ts'
+import { nodeEntry, nodeFlags, ROOT } from './build.ts'
 import { freePort } from './ports.ts'
 
 
@@ -80,7 +80,7 @@ export async function startNode(registries: Record<string, RegistryConfig>): Pro
   const port = await freePort()
   const dataDir = join(work, 'data')
   let out = ''
-  const child: ChildProcess = spawn('node', [nodeEntry()], {
+  const child: ChildProcess = spawn('node', [...nodeFlags(), nodeEntry()], {
     cwd: ROOT,
     env: { ...process.env, PORT: String(port), EDGEPULL_CONFIG: configPath, EDGEPULL_DATA: dataDir },
     stdio: ['ignore', 'pipe', 'pipe'],
