@@ -102,11 +102,16 @@ describe('fs driver', () => {
     await expect(drain(stale!.body)).rejects.toThrow(/replaced while being read/)
   })
 
-  test('reads in 2 MiB chunks', async () => {
-    await d.put('chunks', bytesOf((5 << 20) + 5))
-    const sizes: number[] = []
-    for await (const c of (await d.get('chunks'))!.body) sizes.push(c.byteLength)
-    expect(sizes).toEqual([2 << 20, 2 << 20, (1 << 20) + 5])
+  test('reads in 1 MiB chunks, or as many as readChunk says', async () => {
+    await d.put('chunks', bytesOf((3 << 20) + 5))
+    const sizes = async (driver: StorageDriver) => {
+      const out: number[] = []
+      for await (const c of (await driver.get('chunks'))!.body) out.push(c.byteLength)
+      return out
+    }
+    expect(await sizes(d)).toEqual([1 << 20, 1 << 20, 1 << 20, 5])
+    const twoMiB = await createFsDriver(root, { readChunk: 2 << 20 })
+    expect(await sizes(twoMiB)).toEqual([2 << 20, (1 << 20) + 5])
   })
 
   test('reads of a put in progress end with the put, and its temp file goes with them', async () => {

@@ -22,6 +22,11 @@ export interface FsDriverOptions {
    * younger ones may belong to another process writing to the same root. Default 10 min.
    */
   readonly staleTempMs?: number
+  /**
+   * Bytes per read of a stored object (default 1 MiB). Node served a warm GiB in 0.55–0.62 s
+   * with 2 MiB against 0.50–0.71 s with 1 MiB; Bun's peak RSS rose 10–25 MiB with 2 MiB.
+   */
+  readonly readChunk?: number
 }
 
 const TMP = '.tmp'
@@ -29,7 +34,7 @@ const TMP = '.tmp'
 /** Opens (creating if needed) a store rooted at `root` and clears stale temp files. */
 export async function createFsDriver(
   root: string,
-  { staleTempMs = 10 * 60_000 }: FsDriverOptions = {}
+  { staleTempMs = 10 * 60_000, readChunk }: FsDriverOptions = {}
 ): Promise<StorageDriver> {
   const base = resolve(root)
   const tmpDir = join(base, TMP)
@@ -86,7 +91,8 @@ export async function createFsDriver(
       const st = await statFile(path)
       if (!st) return null
       const r = checkRange(range, st.size, key)
-      return { info: infoOf(key, st), range: r, body: fileStream(path, st, r.offset, r.length) }
+      const body = fileStream(path, st, r.offset, r.length, readChunk)
+      return { info: infoOf(key, st), range: r, body }
     },
 
     async put(key, body, opts) {
