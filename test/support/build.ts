@@ -3,7 +3,7 @@
  * test process, into a private directory so concurrent test runs do not race on dist/.
  */
 import { execFileSync } from 'node:child_process'
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 
 export const ROOT = resolve(import.meta.dir, '../..')
@@ -13,6 +13,7 @@ export function nodeEntry(): string {
   if (built) return built
   // Inside the checkout, so the bundle's bare imports resolve against ./node_modules.
   mkdirSync(join(ROOT, 'dist'), { recursive: true })
+  removeOrphans(join(ROOT, 'dist'))
   const dir = mkdtempSync(join(ROOT, 'dist', `test-${process.pid}-`))
   process.once('exit', () => rmSync(dir, { recursive: true, force: true }))
   const out = join(dir, 'node.mjs')
@@ -24,6 +25,15 @@ export function nodeEntry(): string {
   )
   built = out
   return out
+}
+
+/** Bundles of test processes that were killed before their exit hook ran. */
+function removeOrphans(dist: string): void {
+  if (!existsSync('/proc/self')) return // no way to tell a live pid here
+  for (const name of readdirSync(dist)) {
+    const pid = /^test-(\d+)-/.exec(name)?.[1]
+    if (pid && !existsSync(`/proc/${pid}`)) rmSync(join(dist, name), { recursive: true, force: true })
+  }
 }
 
 const SCRIPTS: Record<string, string> = JSON.parse(
