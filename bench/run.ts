@@ -21,8 +21,8 @@ import { download, downloadConcurrently, skopeoCopy } from './clients.ts'
 import { atExit, cleanupAll, peakRssMiB } from './proc.ts'
 import { countingUpstream } from './counting-upstream.ts'
 import { rawTable, ratioTable, type Baselines } from './report.ts'
-import { emptyResult, eight, MANIFEST_ACCEPT, pull, settings, single } from './scenarios.ts'
-import type { ServerResult, Subject } from './scenarios.ts'
+import { emptyResult, eight, pull, settings, single, subjectOf } from './scenarios.ts'
+import type { ServerResult } from './scenarios.ts'
 import { distribution, edgepullKinds } from './servers.ts'
 
 const env = process.env
@@ -58,25 +58,12 @@ function listenerPid(port: number): number | undefined {
   return Number(/pid=(\d+)/.exec(out)?.[1]) || undefined
 }
 
-async function subject(upstream: string): Promise<Subject> {
-  const repository = 'library/big'
-  const tag = 'latest'
-  const res = await fetch(`${upstream}/v2/${repository}/manifests/${tag}`, {
-    headers: { Accept: MANIFEST_ACCEPT },
-  })
-  if (!res.ok) throw new Error(`upstream manifest: ${res.status}`)
-  const manifestDigest = res.headers.get('docker-content-digest')!
-  const m = (await res.json()) as { layers: { digest: string; size: number }[] }
-  const big = m.layers.reduce((a, b) => (b.size > a.size ? b : a))
-  return { repository, tag, manifestDigest, blobDigest: big.digest, blobSize: big.size }
-}
-
 const started = new Date()
 const loadAtStart = load()
 console.error(`bench: testbed with a ${BIG_MIB} MiB layer (first build of the image takes a while)`)
 const tb = await testbed('open', BIG_MIB)
 atExit(stopTestbeds)
-const s = await subject(tb.url)
+const s = await subjectOf(tb.url)
 const upstreamPid = listenerPid(tb.port)
 const blob = `${tb.url}/v2/${s.repository}/blobs/${s.blobDigest}`
 

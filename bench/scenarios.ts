@@ -52,8 +52,8 @@ export const MANIFEST_ACCEPT = [
   'application/vnd.docker.distribution.manifest.list.v2+json',
 ].join(', ')
 
-const blobUrl = (base: string, s: Subject) => `${base}/v2/${s.repository}/blobs/${s.blobDigest}`
-const manifestUrl = (base: string, s: Subject, ref: string) =>
+export const blobUrl = (base: string, s: Subject) => `${base}/v2/${s.repository}/blobs/${s.blobDigest}`
+export const manifestUrl = (base: string, s: Subject, ref: string) =>
   `${base}/v2/${s.repository}/manifests/${ref}`
 
 /**
@@ -173,3 +173,17 @@ export const emptyResult = (name: string): ServerResult => ({
   rss: {},
   errors: [],
 })
+
+/** The testbed's big image: its manifest digest and its largest layer. */
+export async function subjectOf(upstream: string): Promise<Subject> {
+  const repository = 'library/big'
+  const tag = 'latest'
+  const res = await fetch(`${upstream}/v2/${repository}/manifests/${tag}`, {
+    headers: { Accept: MANIFEST_ACCEPT },
+  })
+  if (!res.ok) throw new Error(`upstream manifest: ${res.status}`)
+  const manifestDigest = res.headers.get('docker-content-digest')!
+  const m = (await res.json()) as { layers: { digest: string; size: number }[] }
+  const big = m.layers.reduce((a, b) => (b.size > a.size ? b : a))
+  return { repository, tag, manifestDigest, blobDigest: big.digest, blobSize: big.size }
+}
