@@ -20,7 +20,7 @@ import { createMemoryDriver } from '../src/storage/memory.ts'
 import { countingProxy, type CountingProxy } from './support/counting-proxy.ts'
 import { startInProcess } from './support/edgepull.ts'
 import { readMessages } from './support/ndjson.ts'
-import { testbed, type Testbed } from './support/testbed.ts'
+import { anonymousToken, testbed, type Testbed } from './support/testbed.ts'
 
 const ACCEPT = [
   'application/vnd.oci.image.index.v1+json',
@@ -47,11 +47,7 @@ interface Image {
 
 /** An image's manifest as upstream has it, read anonymously through its token server. */
 async function upstream(repo: string): Promise<Image> {
-  const challenge = (await fetch(`${tt.url}/v2/`)).headers.get('www-authenticate') ?? ''
-  const realm = /realm="([^"]+)"/.exec(challenge)![1]
-  const service = /service="([^"]+)"/.exec(challenge)![1]!
-  const q = new URLSearchParams({ service, scope: `repository:${repo}:pull` })
-  const { token } = (await (await fetch(`${realm}?${q}`)).json()) as { token: string }
+  const token = await anonymousToken(tt, repo)
   const res = await fetch(`${tt.url}/v2/${repo}/manifests/latest`, {
     headers: { accept: ACCEPT, authorization: `Bearer ${token}` },
   })
@@ -209,7 +205,7 @@ describe('eviction', () => {
   test('a blob being filled stays, even once another writer stored it', async () => {
     const { stack, driver, request } = build()
     const layer = (await upstream('library/big')).layers[0]!
-    const authorization = `Bearer ${await anonymousToken('library/big')}`
+    const authorization = `Bearer ${await anonymousToken(tt, 'library/big')}`
     const res = await fetch(`${tt.url}/v2/library/big/blobs/${layer.digest}`, {
       headers: { authorization },
     })
@@ -234,14 +230,6 @@ describe('eviction', () => {
     expect((await stack.eviction!.run(0)).blobs).toBe(1)
   }, 60_000)
 })
-
-async function anonymousToken(repo: string): Promise<string> {
-  const challenge = (await fetch(`${tt.url}/v2/`)).headers.get('www-authenticate') ?? ''
-  const realm = /realm="([^"]+)"/.exec(challenge)![1]
-  const service = /service="([^"]+)"/.exec(challenge)![1]!
-  const q = new URLSearchParams({ service, scope: `repository:${repo}:pull` })
-  return ((await (await fetch(`${realm}?${q}`)).json()) as { token: string }).token
-}
 
 describe('mirror.maxBytes in the config', () => {
   test('a server over budget evicts in the background, least recently used first', async () => {

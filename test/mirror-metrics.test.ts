@@ -9,7 +9,7 @@ import { eventually } from './support/eventually.ts'
 import { countingProxy, type CountingProxy } from './support/counting-proxy.ts'
 import { startInProcess, type InProcess } from './support/edgepull.ts'
 import { readMessages } from './support/ndjson.ts'
-import { testbed, type Testbed } from './support/testbed.ts'
+import { anonymousToken, testbed, type Testbed } from './support/testbed.ts'
 
 const ACCEPT = [
   'application/vnd.oci.image.index.v1+json',
@@ -59,11 +59,7 @@ function value(samples: Map<string, number>, name: string, labels: Record<string
 const get = (path: string) => fetch(`${ep.url}${path}`, { headers: { accept: ACCEPT } })
 
 async function upstreamManifest(repo: string) {
-  const challenge = (await fetch(`${tt.url}/v2/`)).headers.get('www-authenticate') ?? ''
-  const realm = /realm="([^"]+)"/.exec(challenge)![1]
-  const service = /service="([^"]+)"/.exec(challenge)![1]!
-  const q = new URLSearchParams({ service, scope: `repository:${repo}:pull` })
-  const { token } = (await (await fetch(`${realm}?${q}`)).json()) as { token: string }
+  const token = await anonymousToken(tt, repo)
   const res = await fetch(`${tt.url}/v2/${repo}/manifests/latest`, {
     headers: { accept: ACCEPT, authorization: `Bearer ${token}` },
   })

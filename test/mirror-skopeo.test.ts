@@ -11,7 +11,7 @@ import { join } from 'node:path'
 import { sha256 } from '../src/oci/digest.ts'
 import { countingProxy, type CountingProxy } from './support/counting-proxy.ts'
 import { startInProcess, startNode, type Running } from './support/edgepull.ts'
-import { testbed, type Testbed } from './support/testbed.ts'
+import { anonymousToken, testbed, type Testbed } from './support/testbed.ts'
 
 const ACCEPT = [
   'application/vnd.oci.image.index.v1+json',
@@ -44,17 +44,6 @@ async function upstreamManifest(tb: Testbed, repo: string, auth?: string): Promi
   const res = await fetch(`${tb.url}/v2/${repo}/manifests/latest`, { headers })
   expect(res.status).toBe(200)
   return new Uint8Array(await res.arrayBuffer())
-}
-
-/** A pull-scoped anonymous token from the token testbed, to read the upstream directly. */
-async function anonymousToken(tb: Testbed, repo: string): Promise<string> {
-  const challenge = (await fetch(`${tb.url}/v2/`)).headers.get('www-authenticate') ?? ''
-  const realm = /realm="([^"]+)"/.exec(challenge)![1]
-  const service = /service="([^"]+)"/.exec(challenge)![1]
-  const query = new URLSearchParams({ service: service!, scope: `repository:${repo}:pull` })
-  const res = await fetch(`${realm}?${query}`)
-  const json = (await res.json()) as { token?: string; access_token?: string }
-  return `Bearer ${json.token ?? json.access_token}`
 }
 
 const manifestOnDisk = (dir: string): Uint8Array =>
@@ -112,13 +101,13 @@ describe('skopeo through the mirror, token upstream', () => {
 
   test('short names resolve to docker.io, which the mirror reaches with a token', async () => {
     const dir = await skopeoCopy(mirror, 'busybox')
-    const token = await anonymousToken(tt, 'library/busybox')
+    const token = `Bearer ${await anonymousToken(tt, 'library/busybox')}`
     expect(manifestOnDisk(dir)).toEqual(await upstreamManifest(tt, 'library/busybox', token))
   }, 60_000)
 
   test('the path-prefix form reaches another configured registry', async () => {
     const dir = await skopeoCopy(mirror, 'registry.example/library/layered')
-    const token = await anonymousToken(tt, 'library/layered')
+    const token = `Bearer ${await anonymousToken(tt, 'library/layered')}`
     expect(manifestOnDisk(dir)).toEqual(await upstreamManifest(tt, 'library/layered', token))
   }, 60_000)
 })

@@ -22,6 +22,20 @@ export interface Testbed {
 
 export const TESTBED_DIR = resolve(import.meta.dir, '../../../shared/testbed')
 const ROOT = resolve(import.meta.dir, '../../.testbed')
+/** A pull-scoped anonymous token from a token-mode testbed, to read the upstream directly. */
+export async function anonymousToken(tb: Testbed, repo: string): Promise<string> {
+  const challenge = (await fetch(`${tb.url}/v2/`)).headers.get('www-authenticate') ?? ''
+  const realm = /realm="([^"]+)"/.exec(challenge)?.[1]
+  const service = /service="([^"]+)"/.exec(challenge)?.[1]
+  if (!realm || !service) throw new Error(`${tb.url} sent no Bearer challenge: ${challenge}`)
+  const query = new URLSearchParams({ service, scope: `repository:${repo}:pull` })
+  const json = (await (await fetch(`${realm}?${query}`)).json()) as {
+    token?: string
+    access_token?: string
+  }
+  return json.token ?? json.access_token!
+}
+
 export const USER = 'alice'
 export const PASSWORD = 'secret'
 
