@@ -135,12 +135,6 @@ for (const [name, make] of drivers) {
       // A put that verifies at once but takes its time committing (as fsync and rename do).
       const slow: StorageDriver = {
         ...inner,
-        name: inner.name,
-        partialReads: inner.partialReads,
-        stat: (k) => inner.stat(k),
-        get: (k, r) => inner.get(k, r),
-        delete: (k) => inner.delete(k),
-        list: (p) => inner.list(p),
         put: async (k, b, o) => {
           const info = await inner.put(k, b, o)
           await committing
