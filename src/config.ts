@@ -62,6 +62,14 @@ export const MirrorSchema = z.strictObject({
 })
 export type MirrorConfig = z.infer<typeof MirrorSchema>
 
+/** How edgepull talks to upstream registries (timeouts, and which private hosts it may reach). */
+export const UpstreamSchema = z.strictObject({})
+export type UpstreamConfig = z.infer<typeof UpstreamSchema>
+
+/** Size caps on what callers send. */
+export const LimitsSchema = z.strictObject({})
+export type LimitsConfig = z.infer<typeof LimitsSchema>
+
 export const FileConfigSchema = z.strictObject({
   registries: z.record(z.string().min(1), RegistrySchema).default({}),
   platform: z
@@ -71,6 +79,8 @@ export const FileConfigSchema = z.strictObject({
   /** Concurrent layer downloads per pull (dockerd's max-concurrent-downloads). */
   maxConcurrentDownloads: z.number().int().min(1).max(64).default(3),
   mirror: MirrorSchema.default({ tagTtlSeconds: 300, tagTtl: [] }),
+  upstream: UpstreamSchema.default({}),
+  limits: LimitsSchema.default({}),
   /**
    * Bearer token for `/admin/*` (tag refresh and purge); the admin routes answer 404 while it
    * is unset.
