@@ -2,6 +2,7 @@ import { describe, expect, test } from 'bun:test'
 import { addImage, blobList, memoryStores, type Stores } from '../../test/support/image-store.ts'
 import { FilterArgs } from './filters.ts'
 import { pruneImages } from './prune.ts'
+import { lease } from '../storage/lock.ts'
 
 async function fixture() {
   const s = memoryStores()
@@ -98,5 +99,14 @@ describe('pruneImages (moby ImagesPrune)', () => {
     await expect(prune(s)).rejects.toMatchObject({ status: 409, message: 'a prune operation is already running' })
     await first
     expect(await prune(s)).toEqual({ ImagesDeleted: null, SpaceReclaimed: 0 })
+  })
+
+  test('blobs a pull in flight has leased stay until the lease ends', async () => {
+    const { s, bare } = await fixture()
+    const release = lease(s.images, [bare.layers[0]!.digest])
+    await prune(s, '{"dangling":["false"]}')
+    expect(await s.images.getImage(bare.id)).toBeNull()
+    expect(await blobList(s)).toContain(bare.layers[0]!.digest)
+    release()
   })
 })

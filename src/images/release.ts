@@ -6,6 +6,7 @@
 import type { Digest } from '../oci/digest.ts'
 import type { BlobStore } from '../storage/blobs.ts'
 import type { ImageRecord, ImageStore } from '../storage/images.ts'
+import { isLeased } from '../storage/lock.ts'
 
 /** Every blob a record holds: config, manifest, index and layers. */
 export function blobsOf(rec: ImageRecord): Digest[] {
@@ -15,14 +16,15 @@ export function blobsOf(rec: ImageRecord): Digest[] {
 }
 
 /**
- * Deletes those `candidates` nothing holds any more and returns the bytes that freed. Call it
- * after the record is deleted, under the store's lock (lock.ts).
+ * Deletes those `candidates` nothing holds any more (no record, mirror link or lease) and
+ * returns the bytes that freed. Call it after the record is deleted, under the store's lock
+ * (lock.ts).
  */
 export async function releaseBlobs(
   deps: { images: ImageStore; blobs: BlobStore },
   candidates: Iterable<Digest>
 ): Promise<number> {
-  const orphans = new Set(candidates)
+  const orphans = new Set([...candidates].filter((d) => !isLeased(deps.images, d)))
   if (orphans.size === 0) return 0
   for await (const rec of deps.images.listImages()) {
     for (const d of blobsOf(rec)) orphans.delete(d)

@@ -23,7 +23,7 @@ import type { BlobStore } from '../storage/blobs.ts'
 import type { StorageDriver } from '../storage/driver.ts'
 import type { ImageStore } from '../storage/images.ts'
 import { parseMirrorKey } from '../storage/keys.ts'
-import { exclusive } from '../storage/lock.ts'
+import { exclusive, isLeased } from '../storage/lock.ts'
 import type { MirrorEvent, MirrorObserver } from './events.ts'
 import { planEviction } from './eviction-plan.ts'
 import { StoreScanner, tagDigest, type BlobEntry, type StoreSnapshot } from './eviction-scan.ts'
@@ -100,7 +100,10 @@ export function createEviction(deps: EvictionDeps): Eviction {
 
   const at = (d: Digest, entry?: BlobEntry) => Math.max(touched.get(d) ?? 0, entry?.modified ?? 0)
   const held = (d: Digest, entry?: BlobEntry) =>
-    (leases.get(d) ?? 0) > 0 || fills.current(d) !== undefined || now() - at(d, entry) < grace
+    (leases.get(d) ?? 0) > 0 ||
+    isLeased(images, d) ||
+    fills.current(d) !== undefined ||
+    now() - at(d, entry) < grace
 
   async function once(budget: number): Promise<EvictionReport> {
     const snap = await scanner.scan()

@@ -15,6 +15,7 @@ import type { Credentials } from '../registry/auth/credentials.ts'
 import type { RegistryClient, RepositoryClient } from '../registry/client.ts'
 import type { BlobStore } from '../storage/blobs.ts'
 import type { ImageStore } from '../storage/images.ts'
+import { lease } from '../storage/lock.ts'
 import { Channel } from './channel.ts'
 import { PullError, toPullError } from './errors.ts'
 import type { PullEvent } from './events.ts'
@@ -59,6 +60,7 @@ export async function* pullImage(
 
   const target = opts.platform ?? deps.platform
   const events = new Channel<PullEvent>()
+  let release = () => {}
   const done = (async () => {
     try {
       const chosen = isIndex(top.mediaType) ? await pickFromIndex(top, repo, target, opts.signal) : top
@@ -77,6 +79,7 @@ export async function* pullImage(
         })
       }
       const id = manifest.config.digest
+      release = lease(deps.images, [top.digest, chosen.digest, id, ...manifest.layers.map((l) => l.digest)])
       const existing = await deps.images.getImage(id)
       const complete = existing && (await missingBlobs(deps.blobs, manifest.layers)).length === 0
       if (!complete) {
@@ -90,6 +93,8 @@ export async function* pullImage(
       events.close()
     } catch (err) {
       events.close(err instanceof PullError ? err : toPullError(err, ref))
+    } finally {
+      release()
     }
   })()
   yield* events
