@@ -70,7 +70,7 @@ describe('dependency direction', () => {
 
   test('runtime-specific modules appear only in runtime entries and the fs driver', () => {
     const wrong = files
-      .filter((f) => f.part !== 'runtime' && !/storage\/fs(-file)?\.ts$/.test(f.file))
+      .filter((f) => f.part !== 'runtime' && !/storage\/fs(-file|-temps)?\.ts$/.test(f.file))
       .flatMap((f) => f.specs.filter((s) => RUNTIME_MODULES.test(s)).map((s) => `${relative(SRC, f.file)}: ${s}`))
     expect(wrong).toEqual([])
   })

@@ -76,6 +76,23 @@ export interface StorageDriver {
   delete(key: string): Promise<boolean>
   /** Keys starting with `prefix`, a plain string prefix as in R2 (`a/b` lists `a/bc/d`). */
   list(prefix: string): AsyncIterable<string>
+  /** The driver's private staging area, when it has one (fs: `.tmp/`), for the verifier. */
+  readonly scratch?: Scratch
+}
+
+/** Something in a driver's staging area: a file or a directory of them. */
+export interface ScratchEntry {
+  readonly name: string
+  /** Bytes, a directory's files summed. */
+  readonly size: number
+  readonly modified: number
+}
+
+/** Leftovers of interrupted writes in a driver's private staging area. */
+export interface Scratch {
+  /** Entries no live writer can be using (a crashed process's, or untouched for long). */
+  strays(): AsyncIterable<ScratchEntry>
+  remove(name: string): Promise<void>
 }
 
 export class StorageError extends Error {

@@ -115,6 +115,49 @@ export function tempReader(path: string): TempReader {
   }
 }
 
+/** What `openSmall` found: a missing key, a large file's stats, or a small file whole. */
+export type SmallRead = null | { st: Stats; bytes?: Uint8Array }
+
+/**
+ * Reads the file at `path` whole through one descriptor when it is at most `limit` bytes,
+ * else returns its stats. Small keys (manifests, image records) are rewritten and deleted
+ * while others read them; stat-then-open would see a delete as an I/O error and a rewrite
+ * as a torn read, so these are read at once, from whichever version the open found.
+ */
+export async function openSmall(path: string, limit: number): Promise<SmallRead> {
+  let fh: FileHandle
+  try {
+    fh = await open(path, 'r')
+  } catch (err) {
+    if (isMissing(err)) return null
+    throw new StorageError(`fs: open ${path}: ${message(err)}`, { cause: err })
+  }
+  try {
+    const st = await fh.stat()
+    if (!st.isFile()) return null
+    if (st.size > limit) return { st }
+    const bytes = allocate(st.size)
+    let at = 0
+    while (at < st.size) {
+      const { bytesRead } = await fh.read(bytes, at, st.size - at, at)
+      if (bytesRead === 0) throw new StorageError(`${path} was truncated while being read`)
+      at += bytesRead
+    }
+    return { st, bytes }
+  } catch (err) {
+    if (err instanceof StorageError) throw err
+    throw new StorageError(`fs: read ${path}: ${message(err)}`, { cause: err })
+  } finally {
+    await fh.close().catch(() => {})
+  }
+}
+
+/** A key that is not there (or whose directory is a file). */
+export function isMissing(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code
+  return code === 'ENOENT' || code === 'ENOTDIR'
+}
+
 /**
  * Reads [offset, offset+length) of the file `st` describes. The file is opened on the first
  * read, not before: a GET handler that Hono reuses for HEAD drops the body unread, and an fd

@@ -6,6 +6,7 @@ import { bytesOf, drain, driverConformance, streamOf } from '../../test/storage-
 import { DigestMismatchError, sha256 } from '../oci/digest.ts'
 import { StorageError, type PartialRead, type StorageDriver } from './driver.ts'
 import { createFsDriver } from './fs.ts'
+import { ownerPrefix } from './fs-temps.ts'
 import { InvalidKeyError } from './keys.ts'
 
 const fresh = () => mkdtemp(join(tmpdir(), 'edgepull-fs-'))
@@ -26,7 +27,11 @@ describe('fs driver', () => {
   })
   afterEach(() => rm(parent, { recursive: true }))
 
-  const temps = () => readdir(join(root, '.tmp'))
+  /** Names of the files (not directories) anywhere under `.tmp/`. */
+  const temps = async () =>
+    (await readdir(join(root, '.tmp'), { recursive: true, withFileTypes: true }))
+      .filter((e) => e.isFile())
+      .map((e) => e.name)
 
   test('keeps each object as a plain file at <root>/<key>', async () => {
     await d.put('blobs/sha256/ab/abc', new TextEncoder().encode('hi'))
@@ -46,6 +51,67 @@ describe('fs driver', () => {
     expect(await temps()).toEqual(['in-flight'])
     await createFsDriver(root, { staleTempMs: 0 })
     expect(await temps()).toEqual([])
+  })
+
+  test("a killed process's temp files go as soon as the store is opened again", async () => {
+    const tmp = join(root, '.tmp')
+    const sleeper = Bun.spawn(['sleep', '60'])
+    const dead = Bun.spawn(['true'])
+    await dead.exited
+    const plant = async (name: string) => {
+      await mkdir(join(tmp, name))
+      await writeFile(join(tmp, name, 'partial'), 'half a blob')
+    }
+    await plant(`${await ownerPrefix(dead.pid)}dead1234`)
+    await plant(`${await ownerPrefix(sleeper.pid)}live1234`)
+    // Our own pid in a directory that is not ours: a previous process that had it.
+    await plant(`${await ownerPrefix(process.pid)}reused12`)
+    await plant('otherhost~1~42~remote12') // another host's: only its heartbeat can tell
+    const seen = async () => (await readdir(tmp)).map((n) => n.slice(-8)).sort()
+    await createFsDriver(root)
+    expect(await seen()).toEqual(['live1234', 'remote12'])
+    sleeper.kill('SIGKILL')
+    await sleeper.exited
+    await createFsDriver(root)
+    expect(await seen()).toEqual(['remote12'])
+    const old = new Date(Date.now() - 3600_000)
+    await utimes(join(tmp, 'otherhost~1~42~remote12'), old, old)
+    await createFsDriver(root)
+    expect(await seen()).toEqual([])
+  })
+
+  test('live instances keep each other\'s temp files; the verifier\'s view lists leftovers only', async () => {
+    const other = await createFsDriver(root)
+    const body = new ReadableStream<Uint8Array>({ start: (c) => c.enqueue(bytesOf(1000)) })
+    const stop = new AbortController()
+    const put = other.put('slow', body, { signal: stop.signal }) // a fill in progress
+    await Bun.sleep(50)
+    await createFsDriver(root) // a second instance starting beside the first
+    expect(await temps()).toHaveLength(1)
+    const observer = await createFsDriver(root, { tidy: false })
+    const strays = async () => {
+      const out = []
+      for await (const s of observer.scratch!.strays()) out.push(s)
+      return out
+    }
+    expect(await strays()).toEqual([])
+    const dead = Bun.spawn(['true'])
+    await dead.exited
+    const leftover = join(root, '.tmp', `${await ownerPrefix(dead.pid)}deadbeef`)
+    await mkdir(leftover)
+    await writeFile(join(leftover, 'x'), 'twelve bytes')
+    expect(await strays()).toMatchObject([{ name: leftover.split('/').at(-1), size: 12 }])
+    await observer.scratch!.remove((await strays())[0]!.name)
+    expect(await strays()).toEqual([])
+    stop.abort()
+    await expect(put).rejects.toMatchObject({ name: 'AbortError' })
+  })
+
+  test('a temp directory removed under a live instance is made again', async () => {
+    await d.put('one', new Uint8Array(3))
+    await rm(join(root, '.tmp'), { recursive: true })
+    await d.put('two', new Uint8Array(3))
+    expect((await d.stat('two'))?.size).toBe(3)
   })
 
   test('failed puts leave no temp files behind', async () => {
@@ -87,19 +153,33 @@ describe('fs driver', () => {
     expect(await temps()).toEqual([])
   })
 
-  test('opens the file only when the body is read', async () => {
-    await d.put('lazy', bytesOf(100))
+  // Above the size read whole at get(): layers, not manifests or records.
+  const LARGE = 300 * 1024
+
+  test('opens a large file only when the body is read', async () => {
+    await d.put('lazy', bytesOf(LARGE))
     const unread = await d.get('lazy')
-    // Had get() opened the file, the unlinked inode would still read fine.
+    // Had get() kept the file open, the unlinked inode would still read fine.
     await d.delete('lazy')
     await expect(drain(unread!.body)).rejects.toBeInstanceOf(StorageError)
   })
 
-  test('a key replaced between get and read errors instead of mixing versions', async () => {
-    await d.put('swap', bytesOf(1000, 1))
+  test('a large key replaced between get and read errors instead of mixing versions', async () => {
+    await d.put('swap', bytesOf(LARGE, 1))
     const stale = await d.get('swap')
-    await d.put('swap', bytesOf(1000, 2))
+    await d.put('swap', bytesOf(LARGE, 2))
     await expect(drain(stale!.body)).rejects.toThrow(/replaced while being read/)
+  })
+
+  test('a small key is read whole by get: a delete or rewrite after it changes nothing', async () => {
+    await d.put('record', bytesOf(1000, 1))
+    const before = await d.get('record')
+    await d.delete('record')
+    expect(await drain(before!.body)).toEqual(bytesOf(1000, 1))
+    await d.put('record', bytesOf(1000, 2))
+    const old = await d.get('record', { offset: 10, length: 20 })
+    await d.put('record', bytesOf(2000, 3))
+    expect(await drain(old!.body)).toEqual(bytesOf(1000, 2).subarray(10, 30))
   })
 
   test('reads in 1 MiB chunks, or as many as readChunk says', async () => {

@@ -1,8 +1,9 @@
 /**
  * The file-system driver (Node, Bun, Deno). A key is a path under `root`; a put streams into
- * `root/.tmp/<uuid>` while it is verified, is synced, then renamed over the key: readers see
- * the old file or the new one, never a partial one. `.tmp` sits outside the key space (key
- * segments never start with `.`). Directories emptied by delete are left in place: pruning
+ * a temp file under `root/.tmp/` while it is verified, is synced, then renamed over the key:
+ * readers see the old file or the new one, never a partial one, and a process killed
+ * mid-put leaves only its temp file, which fs-temps.ts clears. `.tmp` sits outside the key
+ * space (key segments never start with `.`). Directories emptied by delete are left in place: pruning
  * them would race with a put that has just created them. The temp file is readable while it is
  * written (`partialReads`), which is how a mirror fill is read before it commits.
  */
@@ -12,16 +13,22 @@ import { dirname, join, resolve, sep } from 'node:path'
 import type { ObjectInfo, StorageDriver } from './driver.ts'
 import { StorageError } from './driver.ts'
 import { checkKey, checkPrefix } from './keys.ts'
-import { fileStream, io, message, tempReader, writeChunks } from './fs-file.ts'
-import { checkRange, discard, verifiedChunks } from './streams.ts'
+import { fileStream, io, isMissing, message, openSmall, tempReader, writeChunks, type TempReader } from './fs-file.ts'
+import { openTempArea } from './fs-temps.ts'
+import { checkRange, discard, rangeStream, verifiedChunks } from './streams.ts'
 
 /** Options for createFsDriver. */
 export interface FsDriverOptions {
   /**
-   * Temp files untouched for this long are leftovers of a crash and removed at start-up;
-   * younger ones may belong to another process writing to the same root. Default 10 min.
+   * Temp files of another instance whose heartbeat is this old are a crash's leftovers (see
+   * fs-temps.ts; a dead process on this host is recognised at once). Default 10 min.
    */
   readonly staleTempMs?: number
+  /**
+   * Remove leftover temp files at start and periodically (default true). The verifier opens
+   * the store without, so that it reports them rather than clearing them unseen.
+   */
+  readonly tidy?: boolean
   /**
    * Bytes per read of a stored object (default 1 MiB). Node served a warm GiB in 0.55–0.62 s
    * with 2 MiB against 0.50–0.71 s with 1 MiB; Bun's peak RSS rose 10–25 MiB with 2 MiB.
@@ -30,16 +37,16 @@ export interface FsDriverOptions {
 }
 
 const TMP = '.tmp'
+/** Files up to this size are read whole when opened (see openSmall); larger ones stream. */
+const SMALL_FILE = 256 * 1024
 
 /** Opens (creating if needed) a store rooted at `root` and clears stale temp files. */
 export async function createFsDriver(
   root: string,
-  { staleTempMs = 10 * 60_000, readChunk }: FsDriverOptions = {}
+  { staleTempMs = 10 * 60_000, readChunk, tidy = true }: FsDriverOptions = {}
 ): Promise<StorageDriver> {
   const base = resolve(root)
-  const tmpDir = join(base, TMP)
-  await mkdir(tmpDir, { recursive: true })
-  await removeStaleTemps(tmpDir, staleTempMs)
+  const temps = await openTempArea(join(base, TMP), staleTempMs, tidy)
 
   const pathOf = (key: string): string => {
     const path = join(base, ...checkKey(key).split('/'))
@@ -62,6 +69,20 @@ export async function createFsDriver(
     }
   }
 
+  // A temp file in this instance's directory. That directory may have been removed under us
+  // (another instance took us for dead after a long suspension): then it is made again.
+  async function createTemp(): Promise<{ tmp: string; fh: FileHandle }> {
+    for (let attempt = 1; ; attempt++) {
+      const tmp = await io('mkdir', 'temp directory', temps.path())
+      try {
+        return { tmp, fh: await open(tmp, 'wx') }
+      } catch (err) {
+        if (attempt > 1 || !isMissing(err)) throw new StorageError(`fs: create ${tmp}: ${message(err)}`, { cause: err })
+        temps.lost()
+      }
+    }
+  }
+
   async function* walk(dirKey: string, partial: string): AsyncGenerator<string> {
     let entries
     try {
@@ -80,6 +101,7 @@ export async function createFsDriver(
   return {
     name: 'fs',
     partialReads: true,
+    scratch: temps,
 
     async stat(key) {
       const st = await statFile(pathOf(key))
@@ -88,22 +110,25 @@ export async function createFsDriver(
 
     async get(key, range) {
       const path = pathOf(key)
-      const st = await statFile(path)
-      if (!st) return null
+      const found = await openSmall(path, SMALL_FILE)
+      if (!found) return null
+      const { st, bytes } = found
       const r = checkRange(range, st.size, key)
-      const body = fileStream(path, st, r.offset, r.length, readChunk)
+      const body = bytes ? rangeStream(bytes, r) : fileStream(path, st, r.offset, r.length, readChunk)
       return { info: infoOf(key, st), range: r, body }
     },
 
     async put(key, body, opts) {
-      const tmp = join(tmpDir, crypto.randomUUID())
+      let tmp: string | undefined
       let fh: FileHandle | undefined
-      const reader = tempReader(tmp)
+      let reader: TempReader | undefined
       try {
         const path = pathOf(key)
-        fh = await io('create', tmp, open(tmp, 'wx'))
+        ;({ tmp, fh } = await createTemp())
+        reader = tempReader(tmp)
+        const read = reader.read
         const onWritten = opts?.onWritten
-        await writeChunks(fh, verifiedChunks(body, opts), onWritten && ((n) => onWritten(n, reader.read)))
+        await writeChunks(fh, verifiedChunks(body, opts), onWritten && ((n) => onWritten(n, read)))
         opts?.onVerified?.()
         await io('sync', tmp, fh.datasync())
         const st = await io('stat', tmp, fh.stat())
@@ -115,10 +140,10 @@ export async function createFsDriver(
       } catch (err) {
         discard(body, err)
         await fh?.close().catch(() => {})
-        await rm(tmp, { force: true }).catch(() => {})
+        if (tmp) await rm(tmp, { force: true }).catch(() => {})
         throw err
       } finally {
-        await reader.close()
+        await reader?.close()
       }
     },
 
@@ -141,16 +166,3 @@ export async function createFsDriver(
   }
 }
 
-async function removeStaleTemps(tmpDir: string, staleMs: number): Promise<void> {
-  const cutoff = Date.now() - staleMs
-  for (const name of await readdir(tmpDir)) {
-    const path = join(tmpDir, name)
-    const st = await stat(path).catch(() => null)
-    if (st && st.mtimeMs < cutoff) await rm(path, { recursive: true, force: true })
-  }
-}
-
-const isMissing = (err: unknown): boolean => {
-  const code = (err as NodeJS.ErrnoException | null)?.code
-  return code === 'ENOENT' || code === 'ENOTDIR'
-}

@@ -11,7 +11,7 @@ import {
   type StorageDriver,
 } from './driver.ts'
 import { checkKey, checkPrefix } from './keys.ts'
-import { checkRange, discard, IO_CHUNK, verifiedChunks } from './streams.ts'
+import { checkRange, discard, rangeStream, verifiedChunks } from './streams.ts'
 
 interface Entry {
   readonly bytes: Uint8Array
@@ -40,7 +40,7 @@ export function createMemoryDriver(): StorageDriver {
       const e = objects.get(checkKey(key))
       if (!e) return null
       const r = checkRange(range, e.bytes.byteLength, key)
-      return { info: infoOf(key, e), range: r, body: arrayStream(e.bytes, r) } satisfies ObjectBody
+      return { info: infoOf(key, e), range: r, body: rangeStream(e.bytes, r) } satisfies ObjectBody
     },
 
     async put(key, body, opts?: PutOptions) {
@@ -94,23 +94,4 @@ async function collect(
   }
   opts?.onVerified?.()
   return at === buf.byteLength ? buf : buf.slice(0, at)
-}
-
-// Copies out in IO_CHUNK slices, so a reader that transfers or mutates cannot touch the store.
-function arrayStream(bytes: Uint8Array, range: ByteRange): ReadableStream<Uint8Array> {
-  let at = range.offset
-  const end = range.offset + range.length
-  return new ReadableStream<Uint8Array>(
-    {
-      pull(controller) {
-        if (at < end) {
-          const next = Math.min(end, at + IO_CHUNK)
-          controller.enqueue(bytes.slice(at, next))
-          at = next
-        }
-        if (at >= end) controller.close()
-      },
-    },
-    { highWaterMark: 0 }
-  )
 }

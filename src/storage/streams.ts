@@ -139,3 +139,25 @@ export function checkRange(range: ByteRange | undefined, size: number, key: stri
   }
   return { offset, length }
 }
+
+/**
+ * `range` of `bytes` as a stream, copied out in IO_CHUNK slices so a reader that transfers or
+ * mutates them cannot touch the store's copy.
+ */
+export function rangeStream(bytes: Uint8Array, range: ByteRange): ReadableStream<Uint8Array> {
+  let at = range.offset
+  const end = range.offset + range.length
+  return new ReadableStream<Uint8Array>(
+    {
+      pull(controller) {
+        if (at < end) {
+          const next = Math.min(end, at + IO_CHUNK)
+          controller.enqueue(bytes.slice(at, next))
+          at = next
+        }
+        if (at >= end) controller.close()
+      },
+    },
+    { highWaterMark: 0 }
+  )
+}

@@ -7,23 +7,32 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync }
 import { join, resolve } from 'node:path'
 
 export const ROOT = resolve(import.meta.dir, '../..')
-let built: string | undefined
+let dir: string | undefined
+const built = new Map<string, string>()
 
-export function nodeEntry(): string {
-  if (built) return built
-  // Inside the checkout, so the bundle's bare imports resolve against ./node_modules.
-  mkdirSync(join(ROOT, 'dist'), { recursive: true })
-  removeOrphans(join(ROOT, 'dist'))
-  const dir = mkdtempSync(join(ROOT, 'dist', `test-${process.pid}-`))
-  process.once('exit', () => rmSync(dir, { recursive: true, force: true }))
-  const out = join(dir, 'node.mjs')
+/** The server, as `npm start` bundles it. */
+export const nodeEntry = (): string => bundledEntry('node')
+
+/** A Node entry of src/runtime/ (`node`: the server; `verify`: `npm run verify`), bundled. */
+export function bundledEntry(name: 'node' | 'verify'): string {
+  const done = built.get(name)
+  if (done) return done
+  if (!dir) {
+    // Inside the checkout, so the bundle's bare imports resolve against ./node_modules.
+    mkdirSync(join(ROOT, 'dist'), { recursive: true })
+    removeOrphans(join(ROOT, 'dist'))
+    const made = mkdtempSync(join(ROOT, 'dist', `test-${process.pid}-`))
+    process.once('exit', () => rmSync(made, { recursive: true, force: true }))
+    dir = made
+  }
+  const out = join(dir, `${name}.mjs`)
   execFileSync(
     join(ROOT, 'node_modules/.bin/esbuild'),
-    ['src/runtime/node.ts', '--bundle', '--platform=node', '--format=esm', '--target=node20',
+    [`src/runtime/${name}.ts`, '--bundle', '--platform=node', '--format=esm', '--target=node20',
       '--packages=external', '--log-level=warning', `--outfile=${out}`],
     { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] }
   )
-  built = out
+  built.set(name, out)
   return out
 }
 
