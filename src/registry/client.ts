@@ -19,6 +19,7 @@ import {
   type ResolvedManifest,
 } from './manifests.ts'
 import { retryPolicy, type RetryOptions } from './retry.ts'
+import { withTimeouts, type Timeouts } from './timeouts.ts'
 import {
   blobExists,
   mountBlob,
@@ -36,6 +37,8 @@ export interface RegistryClientOptions {
   /** Sent as `User-Agent` (default `edgepull`). */
   userAgent?: string
   retry?: RetryOptions
+  /** Upstream headers and idle-body timeouts (default 30 s and 60 s; see timeouts.ts). */
+  timeouts?: Timeouts
   /** Injectable so tests do not wait out backoffs. */
   sleep?: Sleep
   /** Clock for token expiry (ms since the epoch). */
@@ -95,7 +98,7 @@ const MAX_SESSIONS = 4096
 export function createRegistryClient(opts: RegistryClientOptions): RegistryClient {
   const now = opts.now ?? Date.now
   const ctx: ClientContext = {
-    fetch: withUserAgent(opts.fetch, opts.userAgent ?? 'edgepull'),
+    fetch: withTimeouts(withUserAgent(opts.fetch, opts.userAgent ?? 'edgepull'), opts.timeouts),
     sleep: opts.sleep ?? defaultSleep,
     retry: retryPolicy(opts.retry),
     now,

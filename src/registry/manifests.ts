@@ -1,7 +1,9 @@
 /**
  * Manifest lookups the way dockerd does them (image-api-notes §7.4 step 3): HEAD first for
  * the digest, GET when HEAD does not give one. Manifest bytes are hashed on arrival, and
- * must match when pulled by digest; schema 1 is refused with Docker's own words.
+ * must match when pulled by digest, or by tag when the registry declared their sha256 digest
+ * (as containerd, which fetches by the declared digest); schema 1 is refused with Docker's
+ * own words.
  */
 import { isDigest, parseDigest, sha256, DigestMismatchError, type Digest } from '../oci/digest.ts'
 import { sniffMediaType } from '../oci/manifest.ts'
@@ -81,7 +83,7 @@ export async function fetchManifest(
   signal?: AbortSignal
 ): Promise<FetchedManifest> {
   const request = manifestRequest(scope, ref, 'GET', signal)
-  const expected = ref.includes(':') ? parseDigest(ref) : undefined
+  const pinned = ref.includes(':') ? parseDigest(ref) : undefined
   const res = await send(scope.ctx, scope.session, request)
   if (res.status !== 200) throw await errorFromResponse(res, requestInfo(request))
   let bytes: Uint8Array
@@ -96,17 +98,18 @@ export async function fetchManifest(
     })
   }
   const digest = sha256(bytes)
-  if (expected && digest !== expected) {
-    throw new DigestMismatchError(
-      expected,
-      digest,
-      `manifest verification failed for digest ${expected}`
-    )
-  }
+  if (pinned && digest !== pinned) throw mismatch(pinned, digest)
   const mediaType = manifestMediaType(res.headers.get('content-type'), bytes)
   if (isSchema1(mediaType)) throw schema1(scope, ref, mediaType)
+  // By tag, bytes damaged on the way would otherwise pass for another manifest. (After the
+  // schema 1 check: its declared digest is that of the unsigned payload.)
+  const declared = res.headers.get('docker-content-digest') ?? ''
+  if (!pinned && isDigest(declared) && digest !== declared) throw mismatch(declared, digest)
   return { bytes, digest, mediaType }
 }
+
+const mismatch = (expected: Digest, actual: Digest) =>
+  new DigestMismatchError(expected, actual, `manifest verification failed for digest ${expected}`)
 
 /** Content-Type unless it is generic or the body is schema 1; then what the body says. */
 function manifestMediaType(contentType: string | null, bytes: Uint8Array): string {

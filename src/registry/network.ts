@@ -68,6 +68,11 @@ export function networkErrorText(err: unknown, url: URL): string {
       return `write tcp ${hostPort(url)}: write: broken pipe`
     case 'UND_ERR_SOCKET':
       return 'unexpected EOF'
+    // Node's fetch sets these on its own timeouts; ours (timeouts.ts) reuse them.
+    case 'UND_ERR_HEADERS_TIMEOUT':
+      return 'net/http: timeout awaiting response headers'
+    case 'UND_ERR_BODY_TIMEOUT':
+      return `read tcp ${hostPort(url)}: i/o timeout`
   }
   if (code && code in CERT_CODES) return `tls: failed to verify certificate: ${CERT_CODES[code]}`
   // An https request to a plain-http port: OpenSSL says "wrong version number", Bun EPROTO.
