@@ -7,7 +7,7 @@ import type { ClientContext } from '../context.ts'
 import type { Endpoint } from '../endpoints.ts'
 import { RegistryError, redactUrl, type RequestInfo } from '../errors.ts'
 import { raceAbort } from '../fetch.ts'
-import { hostnameOf, isPrivateHost } from '../hosts.ts'
+import { hostnameOf } from '../hosts.ts'
 import { discard } from '../body.ts'
 import { sendWithRetry } from '../send.ts'
 import { preferredChallenge, responseChallenges, type Challenge } from './challenge.ts'
@@ -82,22 +82,21 @@ export class AuthSession {
     return [c.params.realm, c.params.service ?? '', this.scope, this.identity].join(' ')
   }
 
+  /**
+   * A realm must be an http(s) URL. Where it may point is the network guard's call
+   * (network-guard.ts), which every request, token requests included, goes through: a
+   * registry chooses where we send credentials, so a realm in private address space is
+   * refused unless the config names that host.
+   */
   private checkedRealm(c: Challenge, request: RequestInfo): { realm: string; service?: string } {
     const realm = c.params.realm
     let url: URL | undefined
     try {
       url = new URL(realm)
     } catch {}
-    const endpointHost = new URL(this.endpoint.url).host
-    const refused =
-      !url ||
-      (url.protocol !== 'https:' && url.protocol !== 'http:') ||
-      (isPrivateHost(url.host) && !isPrivateHost(endpointHost))
-    if (refused) {
-      throw new RegistryError({
-        ...request,
-        text: `refusing token realm "${redactUrl(realm)}" of ${hostnameOf(endpointHost)}`,
-      })
+    if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:')) {
+      const of = hostnameOf(new URL(this.endpoint.url).host)
+      throw new RegistryError({ ...request, text: `refusing token realm "${redactUrl(realm)}" of ${of}` })
     }
     return { realm, service: c.params.service }
   }
