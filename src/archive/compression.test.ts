@@ -2,7 +2,14 @@ import { afterAll, describe, expect, test } from 'bun:test'
 import { rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { chunked, collect, fileBytes, run, tempDir } from '../../test/support/archive.ts'
-import { decompressed, detectCompression, peek, UnsupportedCompressionError } from './compression.ts'
+import {
+  CompressedDataError,
+  decompressed,
+  detectCompression,
+  InflateLimitError,
+  peek,
+  UnsupportedCompressionError,
+} from './compression.ts'
 
 const work = tempDir()
 afterAll(() => rmSync(work, { recursive: true, force: true }))
@@ -43,5 +50,61 @@ describe('compression', () => {
     const err = await decompressed(chunked(compress('zstd', 'zst'))).catch((e) => e)
     expect(err).toBeInstanceOf(UnsupportedCompressionError)
     expect(err.message).toBe('unsupported compression format zstd')
+  })
+})
+
+describe('gzip bombs', () => {
+  // 200 MiB of zeros, as gzip -9 writes them: about 200 KiB.
+  const bomb = () => {
+    run(['sh', '-c', `head -c ${200 << 20} /dev/zero | gzip -9 > ${join(work, 'zeros.gz')}`])
+    return fileBytes(join(work, 'zeros.gz'))
+  }
+
+  test('unpacking stops at limits.bodyBytes', async () => {
+    const out = await decompressed(chunked(compress('gzip', 'gz')), { maxBytes: 1000, ratio: 1e9 })
+    const err = await collect(out).catch((e) => e)
+    expect(err).toBeInstanceOf(InflateLimitError)
+    expect(err.message).toBe('gzip data unpacks to more than 1000 bytes (limits.bodyBytes)')
+  })
+
+  test('past 64 MiB, unpacking stops at limits.gzipRatio times the compressed size', async () => {
+    const out = await decompressed(chunked(bomb(), 65_536), { maxBytes: 2 ** 40, ratio: 100 })
+    const reader = out.getReader()
+    let seen = 0
+    const err = await (async () => {
+      for (;;) {
+        const r = await reader.read()
+        if (r.done) return null
+        seen += r.value.byteLength
+      }
+    })().catch((e) => e)
+    expect(err).toBeInstanceOf(InflateLimitError)
+    expect(err.message).toBe('gzip data unpacks to more than 100 times its size (limits.gzipRatio)')
+    expect(seen).toBeGreaterThanOrEqual(64 << 20)
+    expect(seen).toBeLessThan(80 << 20)
+  })
+
+  test('within the limits everything unpacks; bad data is CompressedDataError', async () => {
+    const gz = compress('gzip', 'gz')
+    expect(await collect(await decompressed(chunked(gz), { maxBytes: payload.byteLength, ratio: 1 }))).toEqual(payload)
+    const broken = gz.slice()
+    broken.fill(0x55, 20, 60)
+    const err = await collect(await decompressed(chunked(broken))).catch((e) => e)
+    expect(err).toBeInstanceOf(CompressedDataError)
+    expect(err.message).toStartWith('invalid gzip data: ')
+  })
+
+  test('an input error passes through unchanged', async () => {
+    const gone = new Error('client went away')
+    const gz = compress('gzip', 'gz')
+    let sent = false
+    const input = new ReadableStream<Uint8Array>({
+      pull(c) {
+        if (sent) return c.error(gone)
+        c.enqueue(gz.subarray(0, 100))
+        sent = true
+      },
+    })
+    expect(await collect(await decompressed(input)).catch((e) => e)).toBe(gone)
   })
 })

@@ -75,8 +75,36 @@ export class UnsupportedCompressionError extends Error {
   }
 }
 
-/** `stream` decompressed when it is gzip, as is when it is plain; throws for other formats. */
-export async function decompressed(stream: ReadableStream<Uint8Array>): Promise<ReadableStream<Uint8Array>> {
+/** What a gzip stream may unpack to. */
+export interface InflateLimits {
+  /** Bytes in all (`limits.bodyBytes`: a plain archive could not be larger either). */
+  maxBytes: number
+  /** Times its compressed size, checked once past RATIO_FLOOR (`limits.gzipRatio`). */
+  ratio: number
+}
+
+// Below this much unpacked, any ratio is fine: small archives of zeros are no threat.
+const RATIO_FLOOR = 64 << 20
+
+/** A gzip stream that unpacks beyond its InflateLimits: a gzip bomb. */
+export class InflateLimitError extends Error {
+  override name = 'InflateLimitError'
+}
+
+/** Undecodable gzip data. */
+export class CompressedDataError extends Error {
+  override name = 'CompressedDataError'
+}
+
+/**
+ * `stream` decompressed when it is gzip, as is when it is plain; throws for other formats.
+ * With `limits`, unpacking stops (the stream errors with InflateLimitError) at the first
+ * chunk beyond them, before it is passed on.
+ */
+export async function decompressed(
+  stream: ReadableStream<Uint8Array>,
+  limits?: InflateLimits
+): Promise<ReadableStream<Uint8Array>> {
   const p = await peek(stream, MAGIC_LENGTH)
   const kind = detectCompression(p.head)
   if (kind === null) return p.stream
@@ -85,5 +113,58 @@ export async function decompressed(stream: ReadableStream<Uint8Array>): Promise<
     throw new UnsupportedCompressionError(kind)
   }
   const gunzip = new DecompressionStream('gzip') as unknown as TransformStream<Uint8Array, Uint8Array>
-  return p.stream.pipeThrough(gunzip)
+  let packed = 0
+  let unpacked = 0
+  let inputError: unknown
+  const reader = p.stream.getReader()
+  const input = new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        let r
+        try {
+          r = await reader.read()
+        } catch (err) {
+          inputError = err
+          throw err
+        }
+        if (r.done) return controller.close()
+        packed += r.value.byteLength
+        controller.enqueue(r.value)
+      },
+      cancel: (reason) => reader.cancel(reason),
+    },
+    { highWaterMark: 0 }
+  )
+  const output = input.pipeThrough(gunzip).getReader()
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        let r
+        try {
+          r = await output.read()
+        } catch (err) {
+          // The input's own failure (a body too large, a client gone) passes unchanged.
+          if (err === inputError) throw err
+          throw new CompressedDataError(`invalid gzip data: ${(err as Error)?.message ?? err}`)
+        }
+        if (r.done) return controller.close()
+        unpacked += r.value.byteLength
+        if (limits) checkInflate(limits, packed, unpacked)
+        controller.enqueue(r.value)
+      },
+      cancel: (reason) => output.cancel(reason),
+    },
+    { highWaterMark: 0 }
+  )
+}
+
+function checkInflate(limits: InflateLimits, packed: number, unpacked: number): void {
+  if (unpacked > limits.maxBytes) {
+    throw new InflateLimitError(`gzip data unpacks to more than ${limits.maxBytes} bytes (limits.bodyBytes)`)
+  }
+  if (unpacked > RATIO_FLOOR && unpacked > packed * limits.ratio) {
+    throw new InflateLimitError(
+      `gzip data unpacks to more than ${limits.ratio} times its size (limits.gzipRatio)`
+    )
+  }
 }

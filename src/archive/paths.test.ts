@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'bun:test'
-import { archivePath, hardlinkTarget, resolveLinks, symlinkTarget } from './paths.ts'
+import { archivePath, entryLocation, hardlinkTarget, resolveLinks, symlinkTarget } from './paths.ts'
 import { TarError } from './tar-header.ts'
 
 describe('archivePath', () => {
@@ -47,5 +47,33 @@ describe('link targets', () => {
     expect(resolveLinks('dir/x/y', links)).toBe('real/x/y')
     expect(resolveLinks('plain', links)).toBe('plain')
     expect(() => resolveLinks('loop1', links)).toThrow('too many levels of symbolic links')
+  })
+})
+
+describe('hostile names', () => {
+  test('layers read absolute names and targets from their root; climbing out is still refused', () => {
+    expect(archivePath('/etc/passwd', 'rooted')).toBe('etc/passwd')
+    expect(symlinkTarget('bin/sh', '/bin/busybox', 'rooted')).toBe('bin/busybox')
+    expect(hardlinkTarget('a', '/b', 'rooted')).toBe('b')
+    expect(() => archivePath('/../x', 'rooted')).toThrow('is outside of the archive')
+    expect(() => symlinkTarget('a/b', '../../x', 'rooted')).toThrow('invalid symlink')
+  })
+
+  test('names past PATH_MAX or NAME_MAX are too long', () => {
+    expect(() => archivePath('a/'.repeat(2100))).toThrow('file name too long')
+    expect(() => archivePath(`${'x'.repeat(256)}/y`)).toThrow('file name too long')
+    expect(() => symlinkTarget('l', 'y'.repeat(300))).toThrow('file name too long')
+    expect(archivePath(`${'x'.repeat(255)}/y`)).toBe(`${'x'.repeat(255)}/y`)
+  })
+
+  test('a link under a symlinked directory is judged where it really is', () => {
+    const links = new Map([['s', '']])
+    expect(entryLocation('s/evil', links)).toBe('evil')
+    expect(entryLocation('plain/file', links)).toBe('plain/file')
+    // Lexically s/../x stays inside; really, s is the root and ../x climbs out.
+    expect(symlinkTarget('s/evil', '../x')).toBe('x')
+    expect(() => symlinkTarget('s/evil', '../x', 'refuse', resolveLinks('s', links))).toThrow(
+      'invalid symlink "s/evil" -> "../x"'
+    )
   })
 })

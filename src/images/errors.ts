@@ -3,7 +3,7 @@
 export class ImageError extends Error {
   override name = 'ImageError'
   constructor(
-    readonly status: 400 | 403 | 404 | 409 | 500,
+    readonly status: 400 | 403 | 404 | 409 | 413 | 500,
     message: string,
     options?: { cause?: unknown }
   ) {

@@ -1,8 +1,18 @@
 /**
  * `docker import`: a root file system tar (plain or gzip) becomes a one-layer image. The body
- * is read once: decompressed if needed, hashed for the DiffID, checked to be a whole tar,
- * gzip-compressed again and stored under the compressed digest learnt on the way.
+ * is read once: decompressed if needed (within the limits), hashed for the DiffID, checked to
+ * be a whole and safe tar (tar-check.ts), gzip-compressed again and stored under the
+ * compressed digest learnt on the way.
  */
+import {
+  CompressedDataError,
+  decompressed,
+  InflateLimitError,
+  MAGIC_LENGTH,
+  peek,
+  UnsupportedCompressionError,
+  type InflateLimits,
+} from '../archive/compression.ts'
 import { Sha256Counter, type Digest } from '../oci/digest.ts'
 import type { ContainerConfig } from '../oci/manifest.ts'
 import { MediaType } from '../oci/media-types.ts'
@@ -22,6 +32,8 @@ export interface ImportOptions {
   /** Dockerfile instructions for the runtime config (CMD, ENV…). */
   changes: readonly string[]
   signal?: AbortSignal
+  /** What a gzip body may unpack to, and the largest entry the tar may hold. */
+  limits?: InflateLimits
 }
 
 /**
@@ -55,13 +67,19 @@ export async function importImage(
   opts: ImportOptions
 ): Promise<ImageRecord> {
   importConfig(opts) // refuse bad changes before reading anything
-  const { head, stream } = await peek(body, 6)
+  const { head, stream } = await peek(body, MAGIC_LENGTH)
+  if (head.byteLength === 0) throw new ImageError(400, 'the request body is empty: expected a tar archive')
   const diff = new Sha256Counter()
-  const tar = uncompressed(head, stream).pipeThrough(hashing(diff)).pipeThrough(tarCheck())
-  const layer = await deps.blobs.putComputed(
-    tar.pipeThrough(new CompressionStream('gzip') as TransformStream<Uint8Array, Uint8Array>),
-    opts.signal
-  )
+  let layer
+  try {
+    const tar = (await decompressed(stream, opts.limits))
+      .pipeThrough(hashing(diff))
+      .pipeThrough(tarCheck({ maxEntryBytes: opts.limits?.maxBytes }))
+    const gzip = new CompressionStream('gzip') as TransformStream<Uint8Array, Uint8Array>
+    layer = await deps.blobs.putComputed(tar.pipeThrough(gzip), opts.signal)
+  } catch (err) {
+    throw importError(err)
+  }
   const diffId = diff.digest()
   return writeImage(deps.blobs, deps.images, {
     config: importConfig(opts, diffId),
@@ -71,32 +89,15 @@ export async function importImage(
   })
 }
 
-const MAGIC: [string, number[]][] = [
-  ['gzip', [0x1f, 0x8b, 0x08]],
-  ['bzip2', [0x42, 0x5a, 0x68]],
-  ['xz', [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]],
-  ['zstd', [0x28, 0xb5, 0x2f, 0xfd]],
-]
-
-/** The body as a plain tar stream, by its magic bytes (archive.DetectCompression). */
-function uncompressed(
-  head: Uint8Array,
-  stream: ReadableStream<Uint8Array>
-): ReadableStream<Uint8Array> {
-  const kind = MAGIC.find(([, m]) => m.every((b, i) => head[i] === b))?.[0]
-  if (!kind) return stream
-  if (kind !== 'gzip') {
-    void stream.cancel().catch(() => {})
-    throw new ImageError(
-      400,
-      `unsupported compression format ${kind}: import a plain or gzip-compressed tar`
-    )
+// What the archive layer found wrong, in the Engine API's terms; the rest passes unchanged.
+function importError(err: unknown): unknown {
+  if (err instanceof UnsupportedCompressionError) {
+    const why = `${err.message}: import a plain or gzip-compressed tar`
+    return new ImageError(400, why, { cause: err })
   }
-  const gunzip = new DecompressionStream('gzip') as TransformStream<Uint8Array, Uint8Array>
-  return relabel(
-    stream.pipeThrough(gunzip),
-    (err) => new ImageError(400, `invalid gzip data: ${(err as Error).message}`)
-  )
+  if (err instanceof CompressedDataError) return new ImageError(400, err.message, { cause: err })
+  if (err instanceof InflateLimitError) return new ImageError(413, err.message, { cause: err })
+  return err
 }
 
 /** Passes bytes through into `hash` (the DiffID is the digest of the uncompressed tar). */
@@ -106,57 +107,5 @@ function hashing(hash: Sha256Counter): TransformStream<Uint8Array, Uint8Array> {
       hash.update(chunk)
       controller.enqueue(chunk)
     },
-  })
-}
-
-/** Reads at least `n` bytes (fewer at the end), returning them and the whole stream again. */
-async function peek(
-  body: ReadableStream<Uint8Array>,
-  n: number
-): Promise<{ head: Uint8Array; stream: ReadableStream<Uint8Array> }> {
-  const reader = body.getReader()
-  const chunks: Uint8Array[] = []
-  let size = 0
-  while (size < n) {
-    const { done, value } = await reader.read()
-    if (done) break
-    chunks.push(value)
-    size += value.byteLength
-  }
-  if (size === 0) throw new ImageError(400, 'the request body is empty: expected a tar archive')
-  const head = new Uint8Array(size)
-  chunks.reduce((at, c) => (head.set(c, at), at + c.byteLength), 0)
-  const stream = new ReadableStream<Uint8Array>({
-    start(controller) {
-      controller.enqueue(head)
-    },
-    async pull(controller) {
-      const { done, value } = await reader.read()
-      if (done) controller.close()
-      else controller.enqueue(value)
-    },
-    cancel: (reason) => reader.cancel(reason),
-  })
-  return { head, stream }
-}
-
-/** The same stream, with its read errors replaced by `map(err)`. */
-function relabel(
-  s: ReadableStream<Uint8Array>,
-  map: (err: unknown) => Error
-): ReadableStream<Uint8Array> {
-  const reader = s.getReader()
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      let r
-      try {
-        r = await reader.read()
-      } catch (err) {
-        throw map(err)
-      }
-      if (r.done) controller.close()
-      else controller.enqueue(r.value)
-    },
-    cancel: (reason) => reader.cancel(reason),
   })
 }

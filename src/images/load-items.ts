@@ -19,6 +19,7 @@ import {
 import { isImageManifest, isIndex } from '../oci/media-types.ts'
 import { matchManifests, type PlatformSpec } from '../oci/platform.ts'
 import { familiarString, parseNormalizedNamed } from '../oci/reference.ts'
+import { MANIFEST_LIMIT } from '../registry/body.ts'
 import type { BlobStore } from '../storage/blobs.ts'
 import { blobPath, INDEX_JSON, MANIFEST_JSON, ManifestItemSchema } from './archive-layout.ts'
 import type { ArchiveContents, ArchiveFile } from './load-files.ts'
@@ -130,6 +131,12 @@ async function reachable(
 ): Promise<ArchiveManifest[]> {
   const path = blobPath(d.digest)
   if (!has(contents, path) || depth > 4) return []
+  // Registries refuse manifests past 4 MiB, as distribution does: such an image could never be
+  // pushed or mirrored. Loading by index.json says so; manifest.json's images just don't use it.
+  if (sizeOf(findFile(contents, path)) > MANIFEST_LIMIT) {
+    if (!platform) return []
+    throw new TarError(`invalid archive: ${path}: manifest larger than ${MANIFEST_LIMIT} bytes`)
+  }
   // Not JSON, or too big to be a manifest: not a manifest this load can use.
   const json = await readJson(contents, blobs, path).catch(() => null)
   const mediaType = d.mediaType || sniffMediaType(json) || ''
@@ -148,6 +155,8 @@ async function reachable(
   if (!manifest?.success) return []
   return [{ digest: d.digest, mediaType, size: d.size, manifest: manifest.data }]
 }
+
+const sizeOf = (f: ArchiveFile): number => (f.kind === 'bytes' ? f.bytes.byteLength : f.size)
 
 // containerd's import names images by io.containerd.image.name, else by the ref name when
 // that is a whole reference.

@@ -12,6 +12,7 @@ import { ImageConfigSchema, type ImageConfig } from '../oci/manifest.ts'
 import { MediaType } from '../oci/media-types.ts'
 import { platformMatches, type PlatformSpec } from '../oci/platform.ts'
 import { parseNormalizedNamed, type Reference } from '../oci/reference.ts'
+import { MANIFEST_LIMIT } from '../registry/body.ts'
 import type { BlobStore } from '../storage/blobs.ts'
 import type { LayerRecord } from '../storage/images.ts'
 import { ImageError } from './errors.ts'
@@ -167,6 +168,10 @@ async function storeManifest(
     layers: layers.map((l) => ({ mediaType: l.mediaType, digest: l.digest, size: l.size })),
   }
   const bytes = new TextEncoder().encode(JSON.stringify(json))
+  if (bytes.byteLength > MANIFEST_LIMIT) {
+    const why = `its manifest would be larger than ${MANIFEST_LIMIT} bytes`
+    throw new TarError(`invalid archive: image ${id} has ${layers.length} layers: ${why}`)
+  }
   const digest = sha256(bytes)
   await putNew(ctx, digest, bytes)
   return { digest, mediaType: MediaType.ociManifest, size: bytes.byteLength }

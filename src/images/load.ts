@@ -6,6 +6,7 @@
  * unless an image holds it (releaseBlobs) — which also drops the parts of an archive no
  * image needs, such as docker's v1 layer JSONs.
  */
+import type { InflateLimits } from '../archive/compression.ts'
 import type { Digest } from '../oci/digest.ts'
 import type { PlatformSpec } from '../oci/platform.ts'
 import { canonicalString, familiarString } from '../oci/reference.ts'
@@ -38,6 +39,8 @@ export interface LoadOptions {
   platform?: PlatformSpec
   quiet?: boolean
   signal?: AbortSignal
+  /** What a gzip archive may unpack to, and the largest entry it may hold. */
+  limits?: InflateLimits
 }
 
 /** Loads the archive in `body`; throws (having cleaned up) when anything is wrong with it. */
@@ -48,7 +51,7 @@ export async function loadImages(
 ): Promise<LoadEvent[]> {
   const stored: Stored = new Set()
   try {
-    const contents = await readArchive(body, deps.blobs, stored, opts.signal)
+    const contents = await readArchive(body, deps.blobs, stored, opts.signal, opts.limits)
     const { items, manifests } = await planItems(contents, deps.blobs, opts.platform ?? deps.platform)
     const ctx = { contents, blobs: deps.blobs, stored, manifests, platform: opts.platform }
     const verified: VerifiedImage[] = []

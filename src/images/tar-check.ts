@@ -1,20 +1,85 @@
 /**
- * A pass-through check that a stream is one whole tar archive: every header's checksum is
- * valid and the stream ends at an entry boundary (or after the zero block that closes the
- * archive), as Go's archive/tar reader, which dockerd applies imports with, requires. A
- * truncated upload must not become a layer.
+ * A pass-through check that a stream is one whole, safe tar archive, as dockerd's import
+ * needs it: every header valid (Go's archive/tar reader, which dockerd applies layers with),
+ * the stream ending at an entry boundary or after the zero block, and, as moby's UnpackLayer
+ * refuses them, no name or link that leaves the root (`../x`, a symlink climbing out).
+ * Absolute names and link targets are read from the root, as UnpackLayer joins them. Only
+ * headers are looked at, so memory stays flat however many entries come; a truncated upload
+ * or a hostile tar must not become a layer.
  */
+import { archivePath, hardlinkTarget, symlinkTarget } from '../archive/paths.ts'
+import { BLOCK, padded, TarError } from '../archive/tar-header.ts'
+import { cString, decodeHeader, isZeroBlock, parsePaxRecords } from '../archive/tar-parse.ts'
 import { ImageError } from './errors.ts'
 
-const BLOCK = 512
+/** Limits of tarCheck. */
+export interface TarCheckOptions {
+  /** The largest entry accepted (`limits.bodyBytes`): a header may claim anything. */
+  maxEntryBytes?: number
+}
 
-/** Errors the stream (ImageError 400) when its bytes are not a complete tar archive. */
-export function tarCheck(): TransformStream<Uint8Array, Uint8Array> {
+// PAX headers and GNU long names are read into memory; real ones are a few hundred bytes.
+const MAX_METADATA = 1 << 20
+// Types whose size field says nothing about a body (Go's isHeaderOnlyType).
+const HEADER_ONLY = new Set(['1', '2', '3', '4', '5', '6'])
+
+/** Errors the stream (ImageError 400, or 413 for an oversized entry) when it is not fit. */
+export function tarCheck({ maxEntryBytes = Infinity }: TarCheckOptions = {}): TransformStream<
+  Uint8Array,
+  Uint8Array
+> {
   const header = new Uint8Array(BLOCK)
   let filled = 0
   let skip = 0 // bytes of entry data (with padding) still to pass
+  let meta: { flag: string; bytes: Uint8Array; at: number } | null = null
+  let pax = new Map<string, string>()
+  let longName: string | undefined
+  let longLink: string | undefined
   let entries = 0
   let ended = false
+
+  const onHeader = () => {
+    if (isZeroBlock(header)) {
+      ended = true // anything after the end marker is ignored, as Go's reader does
+      return
+    }
+    let raw
+    try {
+      raw = decodeHeader(header)
+    } catch {
+      throw invalid(entries === 0 ? 'the body is not a tar archive' : `bad header in entry ${entries + 1}`)
+    }
+    entries++
+    if ('xgLK'.includes(raw.flag)) {
+      if (raw.size > MAX_METADATA) throw invalid(`extended header of ${raw.size} bytes`)
+      meta = { flag: raw.flag, bytes: new Uint8Array(raw.size), at: 0 }
+      if (raw.size === 0) onMeta()
+      return
+    }
+    const name = pax.get('path') || longName || raw.name
+    const link = pax.get('linkpath') || longLink || raw.linkname
+    let size = pax.has('size') ? Number(pax.get('size')) : raw.size
+    pax = new Map()
+    longName = longLink = undefined
+    if (!Number.isSafeInteger(size) || size < 0) throw invalid(`entry ${JSON.stringify(name)} has an invalid size`)
+    if (HEADER_ONLY.has(raw.flag)) size = 0
+    if (size > maxEntryBytes) {
+      const why = `${JSON.stringify(name)} claims ${size} bytes, more than the body may hold`
+      throw new ImageError(413, `invalid tar: ${why} (limits.bodyBytes)`)
+    }
+    checkNames(name, raw.flag, link)
+    skip = padded(size)
+  }
+
+  const onMeta = () => {
+    const { flag, bytes } = meta!
+    meta = null
+    skip = padded(bytes.byteLength) - bytes.byteLength
+    if (flag === 'x') pax = parseRecords(bytes)
+    else if (flag === 'L') longName = cString(bytes, 0, bytes.byteLength)
+    else if (flag === 'K') longLink = cString(bytes, 0, bytes.byteLength)
+  }
+
   return new TransformStream({
     transform(chunk, controller) {
       let at = 0
@@ -23,54 +88,50 @@ export function tarCheck(): TransformStream<Uint8Array, Uint8Array> {
           const n = Math.min(skip, chunk.byteLength - at)
           skip -= n
           at += n
-          continue
+        } else if (meta) {
+          const n = Math.min(meta.bytes.byteLength - meta.at, chunk.byteLength - at)
+          meta.bytes.set(chunk.subarray(at, at + n), meta.at)
+          meta.at += n
+          at += n
+          if (meta.at === meta.bytes.byteLength) onMeta()
+        } else {
+          const n = Math.min(BLOCK - filled, chunk.byteLength - at)
+          header.set(chunk.subarray(at, at + n), filled)
+          filled += n
+          at += n
+          if (filled < BLOCK) continue
+          filled = 0
+          onHeader()
         }
-        const n = Math.min(BLOCK - filled, chunk.byteLength - at)
-        header.set(chunk.subarray(at, at + n), filled)
-        filled += n
-        at += n
-        if (filled < BLOCK) continue
-        filled = 0
-        if (header.every((b) => b === 0)) {
-          ended = true // anything after the end marker is ignored, as Go's reader does
-          continue
-        }
-        const size = entrySize(header, entries)
-        skip = Math.ceil(size / BLOCK) * BLOCK
-        entries++
       }
       controller.enqueue(chunk)
     },
     flush() {
       if (ended) return
       if (entries === 0 && filled === 0) throw invalid('the body is not a tar archive')
-      if (filled > 0 || skip > 0) throw invalid('unexpected EOF: the tar archive is truncated')
+      if (filled > 0 || skip > 0 || meta) throw invalid('unexpected EOF: the tar archive is truncated')
     },
   })
 }
 
 const invalid = (why: string) => new ImageError(400, `invalid tar: ${why}`)
 
-/** The entry's data size, after checking the header's checksum. */
-function entrySize(h: Uint8Array, index: number): number {
-  let sum = 0
-  for (let i = 0; i < BLOCK; i++) sum += i >= 148 && i < 156 ? 0x20 : h[i]!
-  if (octal(h.subarray(148, 156)) !== sum) {
-    throw invalid(
-      index === 0 ? 'the body is not a tar archive' : `bad header checksum in entry ${index + 1}`
-    )
+function parseRecords(bytes: Uint8Array): Map<string, string> {
+  try {
+    return parsePaxRecords(bytes)
+  } catch (err) {
+    throw invalid((err as Error).message)
   }
-  const field = h.subarray(124, 136)
-  if (field[0]! & 0x80) {
-    // GNU base-256 for sizes of 8 GiB and more
-    let n = 0
-    for (let i = 1; i < field.byteLength; i++) n = n * 256 + field[i]!
-    return n
-  }
-  return octal(field)
 }
 
-function octal(field: Uint8Array): number {
-  const text = new TextDecoder().decode(field).replace(/\0.*$/s, '').trim()
-  return /^[0-7]+$/.test(text) ? parseInt(text, 8) : text === '' ? 0 : NaN
+// moby's breakout checks: names and link targets stay under the root.
+function checkNames(name: string, flag: string, link: string): void {
+  try {
+    const path = archivePath(name, 'rooted')
+    if (flag === '1') hardlinkTarget(path, link, 'rooted')
+    if (flag === '2') symlinkTarget(path, link, 'rooted')
+  } catch (err) {
+    if (err instanceof TarError) throw new ImageError(400, err.message)
+    throw err
+  }
 }

@@ -101,6 +101,10 @@ export function fromUpstream(err: unknown): MirrorError {
   }
   const s = err.status
   if (s === undefined && upstreamRefused(err)) return because(401, ...UPSTREAM_CODES[401]!)
+  // A success whose content was refused (a manifest past 4 MiB): upstream's fault, never a 2xx.
+  if (s !== undefined && s < 400) {
+    return because(502, 'UNKNOWN', `upstream sent bad content: ${err.dockerText()}`)
+  }
   if (s === undefined || s >= 500 || s === 408) {
     return because(502, 'UNAVAILABLE', `upstream unavailable: ${err.dockerText()}`)
   }

@@ -8,6 +8,8 @@ import { commitImage } from '../../images/commit.ts'
 import { resolveImage } from '../../images/resolve.ts'
 import { repoTagReference, tagImage } from '../../images/tag.ts'
 import type { AppDeps } from '../deps.ts'
+import { DEFAULT_BODY_LIMITS, jsonBodyLimit } from './body-limit.ts'
+import { formValue } from './query.ts'
 import { ErrorResponse } from './schemas.ts'
 
 const strings = z.array(z.string()).nullish()
@@ -55,15 +57,12 @@ const route = createRoute({
     'written, so the image can be pushed and saved. `pause` is accepted and ignored.',
   request: {
     query: z.object({
-      container: z
-        .string()
-        .optional()
-        .openapi({ description: 'The source image (edgepull has no containers)', example: 'busybox' }),
-      repo: z.string().optional().openapi({ example: 'docker.io/library/myrepo' }),
-      tag: z.string().optional().openapi({ example: 'v1' }),
-      comment: z.string().optional(),
-      author: z.string().optional(),
-      pause: z.string().optional().openapi({ description: 'Ignored: there is nothing to pause' }),
+      container: formValue('The source image (edgepull has no containers)', 'busybox'),
+      repo: formValue('The repository of the new image', 'docker.io/library/myrepo'),
+      tag: formValue('Its tag', 'v1'),
+      comment: formValue('The history comment'),
+      author: formValue('The author'),
+      pause: formValue('Ignored: there is nothing to pause'),
       changes: z
         .union([z.string(), z.array(z.string())])
         .optional()
@@ -75,12 +74,14 @@ const route = createRoute({
     201: { description: 'The new image', content: { 'application/json': { schema: IdResponse } } },
     400: error('Bad parameter or change'),
     404: error('No such image'),
+    413: error('A body beyond `limits.jsonBytes`'),
     500: error('Server error'),
   },
 })
 
 /** Registers POST /commit. */
 export function commitRoute(app: OpenAPIHono<any>, deps: AppDeps): void {
+  app.use('/commit', jsonBodyLimit((deps.limits ?? DEFAULT_BODY_LIMITS).jsonBytes))
   app.openapi(route, async (c) => {
     const q = c.req.valid('query')
     const body = c.req.valid('json') as Record<string, unknown>

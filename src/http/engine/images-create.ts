@@ -13,6 +13,7 @@ import { EngineError } from '../errors.ts'
 import { pullMessage } from './json-message.ts'
 import { mapMessages, ndjsonResponse } from './ndjson.ts'
 import { importResponse } from './images-import.ts'
+import { formValue } from './query.ts'
 import { parseRegistryAuth } from './registry-auth.ts'
 import { CreateImageInfo, ErrorResponse } from './schemas.ts'
 
@@ -33,18 +34,12 @@ const route = createRoute({
     'with `{"status":"sha256:<image id>"}`.',
   request: {
     query: z.object({
-      fromImage: z.string().optional().openapi({ example: 'docker.io/library/busybox' }),
-      tag: z.string().optional().openapi({ description: 'A tag, or a digest' }),
-      platform: z.string().optional().openapi({ example: 'linux/arm64/v8' }),
-      fromSrc: z.string().optional().openapi({ description: '`-` (the body) or a URL to import' }),
-      repo: z
-        .string()
-        .optional()
-        .openapi({ description: 'Import: repository, may carry the tag', example: 'myimg:v2' }),
-      message: z
-        .string()
-        .optional()
-        .openapi({ description: 'Import: comment (default `Imported from <fromSrc>`)' }),
+      fromImage: formValue('The image to pull', 'docker.io/library/busybox'),
+      tag: formValue('A tag, or a digest'),
+      platform: formValue('os/arch[/variant]', 'linux/arm64/v8'),
+      fromSrc: formValue('`-` (the body) or a URL to import'),
+      repo: formValue('Import: repository, may carry the tag', 'myimg:v2'),
+      message: formValue('Import: comment (default `Imported from <fromSrc>`)'),
       changes: z
         .union([z.string(), z.array(z.string())])
         .optional()
@@ -63,6 +58,7 @@ const route = createRoute({
     401: { description: 'Registry refused the credentials', content: { 'application/json': { schema: ErrorResponse } } },
     403: { description: 'Reserved name', content: { 'application/json': { schema: ErrorResponse } } },
     404: { description: 'Image or repository not found', content: { 'application/json': { schema: ErrorResponse } } },
+    413: { description: 'Import: a body beyond `limits.bodyBytes`, or a gzip body unpacking beyond the limits', content: { 'application/json': { schema: ErrorResponse } } },
     429: { description: 'Upstream rate limit', content: { 'application/json': { schema: ErrorResponse } } },
     500: { description: 'Server error', content: { 'application/json': { schema: ErrorResponse } } },
     501: { description: 'Not supported', content: { 'application/json': { schema: ErrorResponse } } },

@@ -15,6 +15,7 @@ import { progressThrottle } from '../../pull/throttle.ts'
 import type { ImageRecord } from '../../storage/images.ts'
 import type { AppDeps } from '../deps.ts'
 import { EngineError } from '../errors.ts'
+import { DEFAULT_BODY_LIMITS, limitedBody, limitedStream } from './body-limit.ts'
 import type { JsonMessage } from './json-message.ts'
 import { ndjsonResponse } from './ndjson.ts'
 import { progressBar } from './progress-bar.ts'
@@ -44,11 +45,13 @@ export async function importResponse(
       throw new EngineError(400, (err as Error).message)
     }
   }
+  const limits = deps.limits ?? DEFAULT_BODY_LIMITS
   const opts: ImportOptions = {
     platform,
     message: q.message || `Imported from ${q.fromSrc}`,
     changes: changeList(q.changes),
     signal: req.signal,
+    limits: { maxBytes: limits.bodyBytes, ratio: limits.gzipRatio },
   }
   importConfig(opts) // a bad change is a 400 before anything is read
   const finish = async (record: ImageRecord): Promise<JsonMessage> => {
@@ -56,8 +59,9 @@ export async function importResponse(
     return { status: record.id }
   }
   if (q.fromSrc === '-') {
-    if (!req.body) throw new EngineError(400, 'the request body is empty: expected a tar archive')
-    const record = await importImage(deps, req.body, opts)
+    const body = limitedBody(req, limits.bodyBytes)
+    if (!body) throw new EngineError(400, 'the request body is empty: expected a tar archive')
+    const record = await importImage(deps, body, opts)
     return ndjsonResponse(await finish(record), (async function* () {})(), () => {})
   }
   const url = sourceUrl(q.fromSrc, deps.registries)
@@ -75,7 +79,9 @@ export async function importResponse(
       }
       const length = Number(res.headers.get('content-length') ?? NaN)
       const total = Number.isSafeInteger(length) ? length : undefined
-      const body = res.body.pipeThrough(importing(total, (m) => messages.push(m)))
+      const body = limitedStream(res.body, limits.bodyBytes, 'the download').pipeThrough(
+        importing(total, (m) => messages.push(m))
+      )
       const record = await importImage(deps, body, { ...opts, signal: abort.signal })
       messages.push(await finish(record))
       messages.close()

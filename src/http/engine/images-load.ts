@@ -10,6 +10,7 @@ import { loadImages, type LoadEvent } from '../../images/load.ts'
 import { shortId } from '../../oci/digest.ts'
 import type { ApiVersionEnv } from '../api-version.ts'
 import type { AppDeps } from '../deps.ts'
+import { DEFAULT_BODY_LIMITS, limitedBody } from './body-limit.ts'
 import { errorResponse } from './image-schemas.ts'
 import { platformOf } from './images-get.ts'
 import { errorMessage, layerMessage, line, type JsonMessage } from './json-message.ts'
@@ -53,6 +54,7 @@ const route = createRoute({
       content: { 'application/json': { schema: LoadMessage } },
     },
     400: errorResponse('Invalid platform'),
+    413: errorResponse('Content-Length beyond `limits.bodyBytes` (a longer body fails in the stream)'),
   },
 })
 
@@ -64,13 +66,22 @@ export function imagesLoadRoute(app: OpenAPIHono<ApiVersionEnv>, deps: AppDeps):
     const quiet = dockerBoolOr(q.quiet, true)
     const abort = new AbortController()
     c.req.raw.signal?.addEventListener('abort', () => abort.abort(), { once: true })
-    const input = c.req.raw.body ?? new ReadableStream<Uint8Array>({ start: (s) => s.close() })
+    const limits = deps.limits ?? DEFAULT_BODY_LIMITS
+    const input =
+      limitedBody(c.req.raw, limits.bodyBytes) ??
+      new ReadableStream<Uint8Array>({ start: (s) => s.close() })
+    const inflate = { maxBytes: limits.bodyBytes, ratio: limits.gzipRatio }
     const enc = new TextEncoder()
     const body = new ReadableStream<Uint8Array>({
       async start(controller) {
         let messages: JsonMessage[]
         try {
-          const events = await loadImages(input, deps, { platform, quiet, signal: abort.signal })
+          const events = await loadImages(input, deps, {
+            platform,
+            quiet,
+            signal: abort.signal,
+            limits: inflate,
+          })
           messages = events.map(toMessage)
         } catch (err) {
           messages = [errorMessage(err instanceof Error ? err.message : String(err))]

@@ -13,6 +13,7 @@ import type { AppDeps } from '../deps.ts'
 import { EngineError } from '../errors.ts'
 import { ndjsonResponse } from './ndjson.ts'
 import { pushMessageStream } from './push-message.ts'
+import { formValue } from './query.ts'
 import { parseRegistryAuth } from './registry-auth.ts'
 import { ErrorResponse } from './schemas.ts'
 
@@ -57,11 +58,11 @@ const route = createRoute({
       }),
     }),
     query: z.object({
-      tag: z.string().optional().openapi({ description: 'The tag to push; absent: every tag' }),
-      platform: z.string().optional().openapi({
-        description: 'JSON OCI platform (API ≥ 1.46): push only if the image has it',
-        example: '{"os":"linux","architecture":"amd64"}',
-      }),
+      tag: formValue('The tag to push; absent: every tag'),
+      platform: formValue(
+        'JSON OCI platform (API ≥ 1.46): push only if the image has it',
+        '{"os":"linux","architecture":"amd64"}'
+      ),
     }),
     headers: z.object({
       'x-registry-auth': z

@@ -7,6 +7,7 @@ import { ImageError } from '../../images/errors.ts'
 import { parseSearchFilters } from '../../images/search-filters.ts'
 import { searchImages } from '../../images/search.ts'
 import type { AppDeps } from '../deps.ts'
+import { formValue, requiredFormValue } from './query.ts'
 import { parseRegistryAuth } from './registry-auth.ts'
 import { ErrorResponse } from './schemas.ts'
 
@@ -37,17 +38,15 @@ const route = createRoute({
     "registry's catalog for repository names containing the rest of the term.",
   request: {
     query: z.object({
-      term: z.string().openapi({ description: 'Term to search', example: 'busybox' }),
-      limit: z
-        .string()
-        .optional()
-        .openapi({ type: 'integer', description: 'Maximum number of results, 1 to 100 (default 25)' }),
-      filters: z.string().optional().openapi({
-        description:
-          'JSON map of filters: `is-official=(true|false)`, `is-automated=(true|false)` ' +
-          '(true finds nothing), `stars=<number>` (at least that many stars)',
-        example: '{"is-official":{"true":true}}',
+      term: requiredFormValue('Term to search', 'busybox'),
+      limit: formValue('Maximum number of results, 1 to 100 (default 25)').openapi({
+        type: 'integer',
       }),
+      filters: formValue(
+        'JSON map of filters: `is-official=(true|false)`, `is-automated=(true|false)` ' +
+          '(true finds nothing), `stars=<number>` (at least that many stars)',
+        '{"is-official":{"true":true}}'
+      ),
     }),
     headers: z.object({
       'x-registry-auth': z.string().optional().openapi({ description: 'Base64url JSON AuthConfig' }),

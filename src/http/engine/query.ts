@@ -18,6 +18,10 @@ export const formValue = (description: string, example?: string) =>
     .preprocess(first, z.string().optional())
     .openapi({ type: 'string', description, ...(example !== undefined && { example }) })
 
+/** A required parameter read with FormValue: the first of repeated values. */
+export const requiredFormValue = (description: string, example: string) =>
+  z.preprocess(first, z.string()).openapi({ type: 'string', description, example })
+
 /** A Docker boolean: empty, `0`, `no`, `false` and `none` are false, anything else true. */
 export const formBool = (description: string) =>
   z.preprocess(first, z.string().optional()).openapi({

@@ -15,10 +15,17 @@ describe('parseRange', () => {
     expect(parseRange('bytes=1000-', 1000)).toBe('unsatisfiable')
     expect(parseRange('bytes=-0', 1000)).toBe('unsatisfiable')
     expect(parseRange('bytes=0-', 0)).toBe('unsatisfiable')
+    expect(parseRange('bytes=2000-3000,5000-', 1000)).toBe('unsatisfiable')
   })
 
-  test('several ranges, other units and nonsense are ignored (the whole blob follows)', () => {
-    for (const h of [undefined, '', 'bytes=0-1,5-6', 'items=0-1', 'bytes=5-1', 'bytes=-', 'bytes=a-b']) {
+  test('malformed byte ranges are refused, as Go serves blobs', () => {
+    for (const h of ['bytes=5-1', 'bytes=-', 'bytes=a-b', 'bytes=', 'bytes=1-2-3', 'bytes=0-1,x', 'bytes=99999999999999999999-']) {
+      expect(parseRange(h, 1000)).toBe('unsatisfiable')
+    }
+  })
+
+  test('other units and several ranges are ignored (the whole blob follows)', () => {
+    for (const h of [undefined, '', 'items=0-1', 'garbage', 'bytes=0-1,5-6', 'bytes=0-1, 2000-']) {
       expect(parseRange(h, 1000)).toBeUndefined()
     }
   })
