@@ -9,7 +9,7 @@
 # (npm runs scripts from the package root). Paths must not contain commas (Deno's list syntax).
 set -euo pipefail
 # test/runtimes/deno.test.ts checks this list against what src/config.ts reads.
-ENV_NAMES=PORT,HOST,EDGEPULL_DATA,EDGEPULL_CONFIG,EDGEPULL_TOKEN_SECRET
+ENV_NAMES=PORT,HOST,EDGEPULL_DATA,EDGEPULL_CONFIG,EDGEPULL_TOKEN_SECRET,EDGEPULL_WRITE_TOKEN
 root=$(cd "$(dirname "$0")/.." && pwd)
 deno=${DENO:-$root/node_modules/.bin/deno}
 data=${EDGEPULL_DATA:-./data}

@@ -4,11 +4,13 @@
  * in a temporary directory that is removed on exit, so each start begins with an empty cache.
  * PORT and HOST choose where it listens (127.0.0.1:5000 by default, as the other runtimes);
  * EDGEPULL_CONFIG names the config file, whose content becomes the EDGEPULL_CONFIG_JSON var
- * (without it, wrangler.toml's [vars] value); EDGEPULL_TOKEN_SECRET becomes the secret of that
- * name. EDGEPULL_DATA has no meaning here.
+ * (without it, wrangler.toml's [vars] value); EDGEPULL_TOKEN_SECRET and EDGEPULL_WRITE_TOKEN
+ * become the secrets of those names. EDGEPULL_DATA has no meaning here. A Worker counts as
+ * listening beyond loopback: its write routes need a writeToken.
  */
 import { readFileSync } from 'node:fs'
 import { ConfigError, loadConfig } from '../src/config.ts'
+import { exposureWarning } from '../src/runtime/assemble.ts'
 import { startLocalWorker } from './workers-local.ts'
 
 async function main(): Promise<void> {
@@ -27,8 +29,13 @@ async function main(): Promise<void> {
   const configJson = config.configPath && readFileSync(config.configPath, 'utf8')
   console.log('edgepull: building the Worker with wrangler…')
   const { host, port } = config
-  const secret = process.env.EDGEPULL_TOKEN_SECRET
-  const secrets: Record<string, string> = secret ? { EDGEPULL_TOKEN_SECRET: secret } : {}
+  const secrets: Record<string, string> = {}
+  for (const name of ['EDGEPULL_TOKEN_SECRET', 'EDGEPULL_WRITE_TOKEN']) {
+    const value = process.env[name]
+    if (value) secrets[name] = value
+  }
+  const warning = exposureWarning(config, true)
+  if (warning) console.warn(warning)
   const starting = startLocalWorker({ host, port, configJson, secrets, verbose: true })
   // Handlers go in before the build: Ctrl-C during it must still remove the temp directory
   // (wrangler, in the same process group, gets the signal too and the start fails cleanly).

@@ -93,3 +93,35 @@ describe('the mirror budget and the token secret', () => {
     expect(bad).toThrow(/EDGEPULL_TOKEN_SECRET/)
   })
 })
+
+describe('upstream timeouts', () => {
+  test('seconds, fractions allowed, 0 for none; unset leaves the client defaults', () => {
+    const upstream = (v: unknown) => parseFileConfig(JSON.stringify({ upstream: v })).upstream
+    expect(upstream({ headersTimeoutSeconds: 0.5, idleTimeoutSeconds: 0 })).toMatchObject({
+      headersTimeoutSeconds: 0.5,
+      idleTimeoutSeconds: 0,
+    })
+    expect(parseFileConfig('{}').upstream.headersTimeoutSeconds).toBeUndefined()
+    expect(() => upstream({ idleTimeoutSeconds: -1 })).toThrow(/upstream\.idleTimeoutSeconds/)
+    expect(() => upstream({ headersTimeoutSeconds: '30' })).toThrow(/upstream\.headersTimeoutSeconds/)
+  })
+})
+
+describe('request limits', () => {
+  test('generous defaults when the section or a key is absent', () => {
+    expect(parseFileConfig('{}').limits).toEqual({ bodyBytes: 64 * 2 ** 30, jsonBytes: 2 ** 20, gzipRatio: 100 })
+    expect(parseFileConfig('{"limits":{"jsonBytes":4096}}').limits).toEqual({
+      bodyBytes: 64 * 2 ** 30,
+      jsonBytes: 4096,
+      gzipRatio: 100,
+    })
+  })
+
+  test('sizes take bytes or a unit; bad values name the field', () => {
+    const c = parseFileConfig('{"limits":{"bodyBytes":"10GiB","jsonBytes":"64KiB","gzipRatio":20}}')
+    expect(c.limits).toEqual({ bodyBytes: 10 * 2 ** 30, jsonBytes: 64 * 1024, gzipRatio: 20 })
+    expect(() => parseFileConfig('{"limits":{"bodyBytes":"lots"}}')).toThrow('limits.bodyBytes: must be bytes or like "50GiB"')
+    expect(() => parseFileConfig('{"limits":{"gzipRatio":0.5}}')).toThrow('limits.gzipRatio')
+    expect(() => parseFileConfig('{"limits":{"headerBytes":1}}')).toThrow(ConfigError)
+  })
+})

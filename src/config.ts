@@ -30,6 +30,13 @@ export const TagTtlRuleSchema = z.strictObject({
 })
 export type TagTtlRule = z.infer<typeof TagTtlRuleSchema>
 
+/** Bytes as a number or a string like `"10GiB"`, `"500MB"` (see parseByteSize). */
+const byteSize = z.union([z.number().int().min(0), z.string()]).transform((v, ctx) => {
+  const n = typeof v === 'number' ? v : parseByteSize(v)
+  if (n === undefined) ctx.addIssue({ code: 'custom', message: 'must be bytes or like "50GiB"' })
+  return n ?? 0
+})
+
 /** The /v2 pull-through mirror. */
 export const MirrorSchema = z.strictObject({
   /**
@@ -45,15 +52,7 @@ export const MirrorSchema = z.strictObject({
    * least recently used mirror content is evicted (Engine API images never are). No eviction
    * while unset.
    */
-  maxBytes: z
-    .union([z.number().int().min(0), z.string()])
-    .transform((v, ctx) => {
-      const n = typeof v === 'number' ? v : parseByteSize(v)
-      const message = 'must be bytes or like "50GiB"'
-      if (n === undefined) ctx.addIssue({ code: 'custom', message })
-      return n ?? 0
-    })
-    .optional(),
+  maxBytes: byteSize.optional(),
   /**
    * Blobs written or read within this many seconds are never evicted (default 600), so an
    * Engine API pull still writing its layers keeps them until its image record exists.
@@ -62,13 +61,59 @@ export const MirrorSchema = z.strictObject({
 })
 export type MirrorConfig = z.infer<typeof MirrorSchema>
 
+const PRIVATE_HOST_ERROR = 'must be a hostname, an IP address or a CIDR like 10.0.0.0/8'
+
+/** A hostname, an address, or a CIDR whose prefix length fits its family. */
+function isHostOrCidr(entry: string): boolean {
+  const cidr = /^([0-9.]+|\[?[0-9a-f:.]+\]?)\/(\d{1,3})$/i.exec(entry)
+  if (cidr) return Number(cidr[2]) <= (cidr[1]!.includes(':') ? 128 : 32)
+  return /^(\[[0-9a-f:.]+\]|[0-9a-f:]*:[0-9a-f:.]*|[0-9a-z_.-]+)$/i.test(entry)
+}
+
 /** How edgepull talks to upstream registries (timeouts, and which private hosts it may reach). */
-export const UpstreamSchema = z.strictObject({})
+export const UpstreamSchema = z.strictObject({
+  /**
+   * Seconds to wait for an upstream's response headers before the request is dropped and
+   * retried (default 30; 0: no limit). Uploads are exempt.
+   */
+  headersTimeoutSeconds: z.number().min(0).optional(),
+  /**
+   * Seconds an upstream body may send nothing before the download is dropped and resumed
+   * with Range (default 60; 0: no limit).
+   */
+  idleTimeoutSeconds: z.number().min(0).optional(),
+  /**
+   * Hosts edgepull may connect to although they are loopback, private, link-local… (no
+   * SSRF): hostnames, addresses or CIDRs (`"10.0.0.0/8"`). The registries' own hosts are
+   * always allowed; this is for their token services, blob storage and import URLs.
+   */
+  privateHosts: z.array(z.string().refine(isHostOrCidr, PRIVATE_HOST_ERROR)).optional(),
+})
 export type UpstreamConfig = z.infer<typeof UpstreamSchema>
 
-/** Size caps on what callers send. */
-export const LimitsSchema = z.strictObject({})
+/** Size caps on what callers send; beyond them a request is answered 413. */
+export const LimitsSchema = z.strictObject({
+  /**
+   * Largest `docker load` and `docker import` body (default `"64GiB"`), counted as it streams
+   * in. A gzip body may not unpack to more either, nor may any entry of the archive claim to.
+   */
+  bodyBytes: byteSize.default(64 * 2 ** 30),
+  /** Largest JSON request body, e.g. `docker commit`'s config (default `"1MiB"`). */
+  jsonBytes: byteSize.default(2 ** 20),
+  /**
+   * How many times its own size a gzip body may unpack to, once past 64 MiB unpacked
+   * (default 100; real archives stay under 10). Refuses gzip bombs early.
+   */
+  gzipRatio: z.number().min(1).default(100),
+})
 export type LimitsConfig = z.infer<typeof LimitsSchema>
+
+/** A token bucket per client: `burst` requests at once, refilled at `requestsPerSecond`. */
+export const RateLimitSchema = z.strictObject({
+  requestsPerSecond: z.number().positive(),
+  burst: z.number().int().min(1),
+})
+export type RateLimitConfig = z.infer<typeof RateLimitSchema>
 
 export const FileConfigSchema = z.strictObject({
   registries: z.record(z.string().min(1), RegistrySchema).default({}),
@@ -80,7 +125,8 @@ export const FileConfigSchema = z.strictObject({
   maxConcurrentDownloads: z.number().int().min(1).max(64).default(3),
   mirror: MirrorSchema.default({ tagTtlSeconds: 300, tagTtl: [] }),
   upstream: UpstreamSchema.default({}),
-  limits: LimitsSchema.default({}),
+  // prefault: the defaults inside apply when the section is absent.
+  limits: LimitsSchema.prefault({}),
   /**
    * Bearer token for `/admin/*` (tag refresh and purge); the admin routes answer 404 while it
    * is unset.
@@ -92,6 +138,20 @@ export const FileConfigSchema = z.strictObject({
    * address (Workers isolates) refuse each other's tokens, so set it there.
    */
   tokenSecret: z.string().min(32, 'must be at least 32 characters').optional(),
+  /**
+   * Bearer token every write route (pull, import, load, push, tag, delete, prune, commit,
+   * /admin) requires. Listening beyond loopback, write routes refuse everyone without it.
+   */
+  writeToken: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** A public mirror: every write route (and /admin) answers 403; /v2 still fills its cache. */
+  readOnly: z.boolean().default(false),
+  /** Requests each client may make: a token bucket per client address. Unlimited when unset. */
+  rateLimit: RateLimitSchema.optional(),
+  /**
+   * Behind a reverse proxy: the client is the last address of X-Forwarded-For (the one the
+   * proxy saw), not the connection's peer, which is the proxy.
+   */
+  trustProxy: z.boolean().default(false),
 })
 export type FileConfig = z.infer<typeof FileConfigSchema>
 
@@ -102,6 +162,8 @@ const EnvSchema = z.object({
   EDGEPULL_CONFIG: z.string().min(1).optional(),
   /** Overrides the file's `tokenSecret`: secrets belong in the environment. */
   EDGEPULL_TOKEN_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  /** Overrides the file's `writeToken`. */
+  EDGEPULL_WRITE_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
 })
 
 export interface Config extends FileConfig {
@@ -163,7 +225,8 @@ export function loadConfig(
 ): Config {
   const parsed = EnvSchema.safeParse(env)
   if (!parsed.success) throw describe('the environment', parsed.error)
-  const { PORT, HOST, EDGEPULL_DATA, EDGEPULL_CONFIG, EDGEPULL_TOKEN_SECRET } = parsed.data
+  const { PORT, HOST, EDGEPULL_DATA, EDGEPULL_CONFIG, EDGEPULL_TOKEN_SECRET, EDGEPULL_WRITE_TOKEN } =
+    parsed.data
   let file: FileConfig = parseFileConfig('{}')
   if (EDGEPULL_CONFIG) {
     let text: string
@@ -175,5 +238,6 @@ export function loadConfig(
     file = parseFileConfig(text, EDGEPULL_CONFIG)
   }
   if (EDGEPULL_TOKEN_SECRET) file = { ...file, tokenSecret: EDGEPULL_TOKEN_SECRET }
+  if (EDGEPULL_WRITE_TOKEN) file = { ...file, writeToken: EDGEPULL_WRITE_TOKEN }
   return { ...file, port: PORT, host: HOST, dataDir: EDGEPULL_DATA, configPath: EDGEPULL_CONFIG }
 }

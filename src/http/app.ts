@@ -3,6 +3,8 @@
  * entries build `AppDeps` and call `createApp`; nothing here touches a runtime global.
  */
 import { OpenAPIHono } from '@hono/zod-openapi'
+import { writeAccess } from './access.ts'
+import { documentAccess } from './access-docs.ts'
 import { apiVersion, stripVersion, type ApiVersionEnv } from './api-version.ts'
 import type { AppDeps } from './deps.ts'
 import { EDGEPULL_VERSION } from './deps.ts'
@@ -22,6 +24,7 @@ import { imagesSearchRoute } from './engine/images-search.ts'
 import { imagesTagRoute } from './engine/images-tag.ts'
 import { systemRoutes } from './engine/system.ts'
 import { engineErrorResponse, onEngineError, pageNotFound } from './errors.ts'
+import { rateLimit } from './rate-limit.ts'
 import { mirrorApp, mountMirror } from './v2/app.ts'
 
 /** The document's header; `npm run openapi` writes the whole document to openapi/engine.json. */
@@ -37,8 +40,8 @@ export const OPENAPI_DOCUMENT = {
       '`Content-Type: application/json`.',
   },
   servers: [{ url: '/', description: 'This edgepull' }],
-  // Like dockerd's API, edgepull asks its own clients for no credentials (X-Registry-Auth is
-  // passed on to registries); saying so explicitly tells readers it is not an omission.
+  // Reads need no credentials (X-Registry-Auth is passed on to registries); the write routes
+  // declare the writeToken bearer scheme themselves (access-docs.ts).
   security: [],
 }
 
@@ -54,11 +57,14 @@ export function createApp(deps: AppDeps): OpenAPIHono<ApiVersionEnv> {
       }
     },
   })
+  // Before anything, so a refused client costs nothing more, on both faces.
+  if (deps.rateLimit) app.use('*', rateLimit(deps.rateLimit, deps.clientAddress, deps.trustProxy))
   // First: /v2, /admin and /metrics are the mirror's, outside the Engine API's prefix, headers
   // and errors.
   app.use('*', mountMirror(mirrorApp(deps)))
   app.use('*', dockerHeaders(EDGEPULL_VERSION))
   app.use('*', apiVersion())
+  app.use('*', writeAccess(deps.access ?? {}))
   systemRoutes(app, deps.runtime)
   // Literal /images/* routes before the /images/{name} ones (notes §1.7).
   imagesSearchRoute(app, deps)
@@ -74,6 +80,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<ApiVersionEnv> {
   imagesHistoryRoute(app, deps)
   imagesTagRoute(app, deps)
   imagesDeleteRoute(app, deps)
+  documentAccess(app.openAPIRegistry)
   app.doc31('/openapi.json', OPENAPI_DOCUMENT)
   docsRoutes(app, deps.docsAssets)
   // OPTIONS on any path is a CORS preflight in moby: 200, empty.

@@ -8,7 +8,11 @@ import type { RegistryClient } from '../registry/client.ts'
 import type { Fetch } from '../registry/fetch.ts'
 import type { BlobStore } from '../storage/blobs.ts'
 import type { ImageStore } from '../storage/images.ts'
+import type { StoreVerifier } from '../storage/verify.ts'
+import type { AccessPolicy } from './access.ts'
 import type { DocsAssets } from './docs.ts'
+import type { BodyLimits } from './engine/body-limit.ts'
+import type { ClientAddress, RateLimitOptions } from './rate-limit.ts'
 
 export interface RuntimeInfo {
   /** `node`, `bun`, `deno`, `workerd`. */
@@ -31,6 +35,8 @@ export interface AppDeps {
   mirror: Mirror
   /** Enables /admin/* (the config's `adminToken`). */
   adminToken?: string
+  /** The store verifier behind POST /admin/verify. */
+  verify?: StoreVerifier
   /** Served at /metrics (Prometheus); absent, /metrics answers 404. */
   metrics?: Metrics
   runtime: RuntimeInfo
@@ -38,6 +44,16 @@ export interface AppDeps {
   fetch?: Fetch
   /** Swagger UI's files for `/docs`, supplied by the runtime entry; absent, `/docs` explains. */
   docsAssets?: DocsAssets
+  /** Request body caps (the config's `limits`); absent, DEFAULT_BODY_LIMITS. */
+  limits?: BodyLimits
+  /** Who may use the write routes (writeToken, read-only, listening beyond loopback). */
+  access?: AccessPolicy
+  /** Per-client rate limit; absent, none. */
+  rateLimit?: RateLimitOptions
+  /** The client's address as the runtime saw it (the rate limit's key). */
+  clientAddress?: ClientAddress
+  /** Take the client from X-Forwarded-For (the config's `trustProxy`). */
+  trustProxy?: boolean
 }
 
 export const EDGEPULL_VERSION = '0.1.0'

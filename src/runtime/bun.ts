@@ -16,8 +16,9 @@
  */
 import { readFileSync } from 'node:fs'
 import { createFsDriver } from '../storage/fs.ts'
-import { assemble } from './assemble.ts'
+import { assemble, exposureWarning, isExposed } from './assemble.ts'
 import { configOrExit } from './config-or-exit.ts'
+import { resolveAll } from './dns.ts'
 import { readSwaggerUiAssets } from './docs-assets.ts'
 import { goArch, goOs } from './platform-names.ts'
 
@@ -41,6 +42,7 @@ async function main(): Promise<void> {
     config,
     driver,
     fetch: (req) => fetch(req),
+    resolve: resolveAll,
     runtime: {
       name: 'bun',
       version: Bun.version,
@@ -48,7 +50,12 @@ async function main(): Promise<void> {
       arch: goArch(process.arch),
     },
     docsAssets: readSwaggerUiAssets(),
+    exposed: isExposed(config.host),
+    // The app's env is the server (as Hono's Bun adapter has it), which knows each peer.
+    clientAddress: (req, env) => (env as Bun.Server<undefined>).requestIP(req)?.address,
   })
+  const warning = exposureWarning(config, isExposed(config.host))
+  if (warning) console.warn(warning)
   const server = Bun.serve({
     hostname: config.host,
     port: config.port,
@@ -56,7 +63,7 @@ async function main(): Promise<void> {
     maxRequestBodySize: MAX_BODY,
     // Errors are the app's to answer; Bun's development page would show stack traces.
     development: false,
-    fetch: async (req) => withLength(await app.fetch(req)),
+    fetch: async (req, server) => withLength(await app.fetch(req, server)),
   })
   const { host, dataDir } = config
   console.log(`edgepull listening on http://${host}:${server.port} (store: ${dataDir})`)

@@ -13,11 +13,17 @@
  * the project's tsc (which has no Deno types) and `deno check` both accept this file.
  */
 import { createFsDriver } from '../storage/fs.ts'
-import { assemble } from './assemble.ts'
+import { assemble, exposureWarning, isExposed } from './assemble.ts'
 import { configOrExit } from './config-or-exit.ts'
+import { resolveAll } from './dns.ts'
 import { readSwaggerUiAssets } from './docs-assets.ts'
 import { configEnvNames } from './env-names.ts'
 import { goArch, goOs } from './platform-names.ts'
+
+/** The handler's second argument, passed to the app as its env. */
+interface DenoServeInfo {
+  remoteAddr: { hostname: string }
+}
 
 interface DenoServer {
   finished: Promise<void>
@@ -29,7 +35,7 @@ interface DenoApi {
   readTextFileSync(path: string): string
   serve(
     options: { hostname: string; port: number; onListen(addr: { port: number }): void },
-    handler: (req: Request) => Response | Promise<Response>
+    handler: (req: Request, info: DenoServeInfo) => Response | Promise<Response>
   ): DenoServer
   addSignalListener(signal: 'SIGINT' | 'SIGTERM', handler: () => void): void
   exit(code: number): never
@@ -48,6 +54,7 @@ async function main(): Promise<void> {
     config,
     driver,
     fetch: (req) => fetch(req),
+    resolve: resolveAll,
     runtime: {
       name: 'deno',
       version: Deno.version.deno,
@@ -55,11 +62,15 @@ async function main(): Promise<void> {
       arch: goArch(Deno.build.arch),
     },
     docsAssets: readSwaggerUiAssets(),
+    exposed: isExposed(config.host),
+    clientAddress: (_req, env) => (env as DenoServeInfo).remoteAddr.hostname,
   })
+  const warning = exposureWarning(config, isExposed(config.host))
+  if (warning) console.warn(warning)
   const { host, port, dataDir } = config
   const onListen = ({ port }: { port: number }) =>
     console.log(`edgepull listening on http://${host}:${port} (store: ${dataDir})`)
-  const server = Deno.serve({ hostname: host, port, onListen }, (req) => app.fetch(req))
+  const server = Deno.serve({ hostname: host, port, onListen }, (req, info) => app.fetch(req, info))
   // Stores commit by rename, so a stop that cuts a long pull short leaves nothing half-written.
   const stop = () => {
     setTimeout(() => Deno.exit(0), 2000)

@@ -38,4 +38,36 @@ describe('the Workers entry', () => {
     const good = env({ EDGEPULL_TOKEN_SECRET: 'x'.repeat(32) })
     expect((await ping(good)).status).toBe(200)
   })
+
+  test('is beyond loopback: writes need the writeToken (EDGEPULL_WRITE_TOKEN), none without one', async () => {
+    const prune = (e: WorkerEnv, token?: string) =>
+      worker.fetch(
+        new Request('http://edgepull/images/prune', {
+          method: 'POST',
+          headers: token ? { authorization: `Bearer ${token}` } : {},
+        }),
+        e,
+        ctx
+      )
+    const open = await prune(env({}))
+    expect(open.status).toBe(403)
+    expect(((await open.json()) as { message: string }).message).toStartWith(
+      'write routes are disabled: edgepull listens beyond loopback without a writeToken'
+    )
+    const tokened = env({ EDGEPULL_WRITE_TOKEN: 'w'.repeat(16) })
+    expect(await (await prune(tokened, 'not-the-token')).json()).toEqual({
+      message: 'the token sent is wrong: send Authorization: Bearer <writeToken>',
+    })
+    const short = await ping(env({ EDGEPULL_WRITE_TOKEN: 'short' }))
+    expect(((await short.json()) as { message: string }).message).toContain('writeToken')
+  })
+
+  test('rate-limits per CF-Connecting-IP', async () => {
+    const limited = env({ EDGEPULL_CONFIG_JSON: { rateLimit: { requestsPerSecond: 0.01, burst: 1 } } })
+    const from = (ip: string) =>
+      worker.fetch(new Request('http://edgepull/_ping', { headers: { 'cf-connecting-ip': ip } }), limited, ctx)
+    expect((await from('198.51.100.1')).status).toBe(200)
+    expect((await from('198.51.100.1')).status).toBe(429)
+    expect((await from('198.51.100.2')).status).toBe(200)
+  })
 })

@@ -39,6 +39,8 @@ export interface WorkerEnv {
    * `tokenSecret`. Every isolate must share it, or one refuses another's tokens.
    */
   EDGEPULL_TOKEN_SECRET?: string
+  /** The write routes' bearer token (a secret), overriding the config's `writeToken`. */
+  EDGEPULL_WRITE_TOKEN?: string
 }
 
 type App = ReturnType<typeof assemble>
@@ -64,11 +66,14 @@ function configText(v: WorkerEnv['EDGEPULL_CONFIG_JSON']): string {
 function workerConfig(env: WorkerEnv): FileConfig {
   const text = configText(env.EDGEPULL_CONFIG_JSON)
   const config = parseFileConfig(text, 'EDGEPULL_CONFIG_JSON')
-  const tokenSecret = env.EDGEPULL_TOKEN_SECRET
-  if (!tokenSecret) return config
-  // Parsed again with the secret in, so the schema checks it like any other field.
-  const merged = JSON.stringify({ ...JSON.parse(text), tokenSecret })
-  return parseFileConfig(merged, 'EDGEPULL_CONFIG_JSON with EDGEPULL_TOKEN_SECRET')
+  const secrets = {
+    ...(env.EDGEPULL_TOKEN_SECRET ? { tokenSecret: env.EDGEPULL_TOKEN_SECRET } : {}),
+    ...(env.EDGEPULL_WRITE_TOKEN ? { writeToken: env.EDGEPULL_WRITE_TOKEN } : {}),
+  }
+  if (Object.keys(secrets).length === 0) return config
+  // Parsed again with the secrets in, so the schema checks them like any other field.
+  const merged = JSON.stringify({ ...JSON.parse(text), ...secrets })
+  return parseFileConfig(merged, 'EDGEPULL_CONFIG_JSON with the EDGEPULL_* secrets')
 }
 
 // Bindings are fixed for an isolate's life; a new deployment is a new isolate.
@@ -84,6 +89,10 @@ function appFor(env: WorkerEnv): App | ConfigError {
       // Which machine runs a Worker is not observable; /version reports the pull platform.
       runtime: { name: 'workerd', version: navigator.userAgent, os, arch: architecture },
       fills: { window: 8 * MiB, keepAlive },
+      // A Worker is on the internet: writes need the writeToken, and the client is who
+      // Cloudflare says connected.
+      exposed: true,
+      clientAddress: (req) => req.headers.get('cf-connecting-ip') ?? undefined,
     })
     built = { env, app }
     return app

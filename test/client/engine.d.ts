@@ -560,6 +560,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description Too many requests from this client (the config's `rateLimit`) */
+            429: {
+                headers: {
+                    /** @description Seconds until a request is accepted again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
         };
     };
     SystemVersion: {
@@ -583,6 +594,17 @@ export interface operations {
             /** @description API version prefix out of range */
             400: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Too many requests from this client (the config's `rateLimit`) */
+            429: {
+                headers: {
+                    /** @description Seconds until a request is accepted again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -631,6 +653,17 @@ export interface operations {
             /** @description Registry not allowed by this edgepull */
             403: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Too many requests from this client (the config's `rateLimit`) */
+            429: {
+                headers: {
+                    /** @description Seconds until a request is accepted again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -697,6 +730,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description Too many requests from this client (the config's `rateLimit`) */
+            429: {
+                headers: {
+                    /** @description Seconds until a request is accepted again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description Server error */
             500: {
                 headers: {
@@ -738,9 +782,29 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description The write token is missing or wrong (when the config sets `writeToken`); read-only mode (`edgepull is read-only`); or listening beyond loopback without a `writeToken` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description Another prune is running */
             409: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Too many requests from this client (the config's `rateLimit`) */
+            429: {
+                headers: {
+                    /** @description Seconds until a request is accepted again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -793,6 +857,17 @@ export interface operations {
             /** @description No such image or reference */
             404: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Too many requests from this client (the config's `rateLimit`) */
+            429: {
+                headers: {
+                    /** @description Seconds until a request is accepted again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -852,6 +927,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description Too many requests from this client (the config's `rateLimit`) */
+            429: {
+                headers: {
+                    /** @description Seconds until a request is accepted again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description Server error */
             500: {
                 headers: {
@@ -899,14 +985,45 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description The write token is missing or wrong (when the config sets `writeToken`); read-only mode (`edgepull is read-only`); or listening beyond loopback without a `writeToken` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Content-Length beyond `limits.bodyBytes` (a longer body fails in the stream) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Too many requests from this client (the config's `rateLimit`) */
+            429: {
+                headers: {
+                    /** @description Seconds until a request is accepted again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
         };
     };
     ImageCreate: {
         parameters: {
             query?: {
+                /** @description The image to pull */
                 fromImage?: string;
                 /** @description A tag, or a digest */
                 tag?: string;
+                /** @description os/arch[/variant] */
                 platform?: string;
                 /** @description `-` (the body) or a URL to import */
                 fromSrc?: string;
@@ -957,7 +1074,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Reserved name */
+            /** @description Reserved name; or: The write token is missing or wrong (when the config sets `writeToken`); read-only mode (`edgepull is read-only`); or listening beyond loopback without a `writeToken` */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -975,7 +1092,16 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Upstream rate limit */
+            /** @description Import: a body beyond `limits.bodyBytes`, or a gzip body unpacking beyond the limits */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Upstream rate limit; or: Too many requests from this client (the config's `rateLimit`) */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -1009,9 +1135,13 @@ export interface operations {
             query?: {
                 /** @description The source image (edgepull has no containers) */
                 container?: string;
+                /** @description The repository of the new image */
                 repo?: string;
+                /** @description Its tag */
                 tag?: string;
+                /** @description The history comment */
                 comment?: string;
+                /** @description The author */
                 author?: string;
                 /** @description Ignored: there is nothing to pause */
                 pause?: string;
@@ -1046,9 +1176,38 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description The write token is missing or wrong (when the config sets `writeToken`); read-only mode (`edgepull is read-only`); or listening beyond loopback without a `writeToken` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description No such image */
             404: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A body beyond `limits.jsonBytes` */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Too many requests from this client (the config's `rateLimit`) */
+            429: {
+                headers: {
+                    /** @description Seconds until a request is accepted again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1104,9 +1263,20 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Registry not allowed by this edgepull */
+            /** @description Registry not allowed by this edgepull; or: The write token is missing or wrong (when the config sets `writeToken`); read-only mode (`edgepull is read-only`); or listening beyond loopback without a `writeToken` */
             403: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Too many requests from this client (the config's `rateLimit`) */
+            429: {
+                headers: {
+                    /** @description Seconds until a request is accepted again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1168,6 +1338,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description Too many requests from this client (the config's `rateLimit`) */
+            429: {
+                headers: {
+                    /** @description Seconds until a request is accepted again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description Server error */
             500: {
                 headers: {
@@ -1215,6 +1396,17 @@ export interface operations {
             /** @description No such image, or not for that platform */
             404: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Too many requests from this client (the config's `rateLimit`) */
+            429: {
+                headers: {
+                    /** @description Seconds until a request is accepted again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1272,9 +1464,29 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description The write token is missing or wrong (when the config sets `writeToken`); read-only mode (`edgepull is read-only`); or listening beyond loopback without a `writeToken` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description No such image */
             404: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Too many requests from this client (the config's `rateLimit`) */
+            429: {
+                headers: {
+                    /** @description Seconds until a request is accepted again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1329,6 +1541,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description The write token is missing or wrong (when the config sets `writeToken`); read-only mode (`edgepull is read-only`); or listening beyond loopback without a `writeToken` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description No such image */
             404: {
                 headers: {
@@ -1341,6 +1562,17 @@ export interface operations {
             /** @description Conflict: the image is referenced from several repositories */
             409: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Too many requests from this client (the config's `rateLimit`) */
+            429: {
+                headers: {
+                    /** @description Seconds until a request is accepted again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { readdirSync } from 'node:fs'
 import { sha256, type Digest } from '../../src/oci/digest.ts'
 import { countingProxy, type CountingProxy } from '../support/counting-proxy.ts'
-import { docker } from '../support/docker-cli.ts'
+import { docker, dockerConfig } from '../support/docker-cli.ts'
 import { testbed, type Testbed } from '../support/testbed.ts'
 import type { RuntimeServer, Starter } from './servers.ts'
 
@@ -85,13 +85,21 @@ export function runtimeCases(
     }, 30_000)
 
     test('docker pull through /images/create, then up to date', async () => {
-      const first = await docker(server.host, ['pull', 'busybox'])
+      // The write token, where the server needs one, as the CLI sends it (config.json).
+      const token = server.writeToken
+      const config = () => dockerConfig({}, token ? { Authorization: `Bearer ${token}` } : undefined)
+      if (token) {
+        const refused = await docker(server.host, ['pull', 'busybox'])
+        expect(refused.code).toBe(1)
+        expect(refused.stderr).toContain('a token is required')
+      }
+      const first = await docker(server.host, ['pull', 'busybox'], config())
       expect(first.stderr).toBe('')
       expect(first.code).toBe(0)
       expect(first.stdout).toContain('latest: Pulling from library/busybox')
       expect(first.stdout).toMatch(/[0-9a-f]{12}: Pull complete/)
       expect(first.stdout).toContain('Status: Downloaded newer image for busybox:latest')
-      const again = await docker(server.host, ['pull', 'busybox'])
+      const again = await docker(server.host, ['pull', 'busybox'], config())
       expect(again.code).toBe(0)
       expect(again.stdout).toContain('Status: Image is up to date for busybox:latest')
       const listed = await docker(server.host, ['image', 'ls', '--format', '{{.Repository}}'])
@@ -185,6 +193,25 @@ export function runtimeCases(
       expect(past.headers.get('content-range')).toBe(`bytes */${layer.size}`)
       await past.body?.cancel()
     }, 30_000)
+
+    test('the rate limit keys on the client address the runtime reports', async () => {
+      const limited = await start({}, { rateLimit: { requestsPerSecond: 0.01, burst: 2 } })
+      // curl can pick its source address on loopback; fetch cannot.
+      const from = async (source: string) => {
+        const args = ['-s', '-o', '/dev/null', '-w', '%{http_code}', '--interface', source]
+        const proc = Bun.spawn(['curl', ...args, `${limited.url}/_ping`], { stdout: 'pipe' })
+        return Number(await new Response(proc.stdout).text())
+      }
+      try {
+        // The starter's readiness pings came from 127.0.0.1 too: spend what is left.
+        const first = [await from('127.0.0.1'), await from('127.0.0.1'), await from('127.0.0.1')]
+        expect(first).toContain(429)
+        expect(await from('127.0.0.1')).toBe(429)
+        expect(await from('127.0.0.2')).toBe(200)
+      } finally {
+        await limited.stop()
+      }
+    }, 60_000)
 
     extra?.(() => ({ server, proxy, tb, v2 }))
   })

@@ -28,6 +28,8 @@ export interface RuntimeServer {
   bundle?: string
   /** The Worker's local R2 bucket (Workers only). */
   bucket?(): Promise<LocalBucket>
+  /** The write routes' bearer token, where the server needs one (beyond loopback: Workers). */
+  writeToken?: string
   stop(): Promise<void>
 }
 
@@ -37,30 +39,35 @@ export interface LocalBucket {
 }
 
 export type Registries = Record<string, RegistryConfig>
-export type Starter = (registries: Registries) => Promise<RuntimeServer>
+/** Starts a server over `registries`, with `config`'s further keys in its config file. */
+export type Starter = (registries: Registries, config?: Record<string, unknown>) => Promise<RuntimeServer>
 
 /** The Node entry's bundle, as `npm start` runs it. */
-export const startNodeServer: Starter = async (registries) => {
-  const s = await startNode(registries)
+export const startNodeServer: Starter = async (registries, config) => {
+  const s = await startNode(registries, { config })
   return { ...s, alive: () => true }
 }
 
 /** `npm run start:bun`'s command (`bun --smol src/runtime/bun.ts`). */
-export const startBunServer: Starter = (registries) => {
+export const startBunServer: Starter = (registries, config) => {
   const [, ...args] = scriptCommand('start:bun')
-  return spawnServer(registries, [join(ROOT, 'node_modules/.bin/bun'), ...args])
+  return spawnServer(registries, [join(ROOT, 'node_modules/.bin/bun'), ...args], config)
 }
 
 /** `npm run start:deno`'s script: `deno run` with the least permissions that work. */
-export const startDenoServer: Starter = (registries) =>
-  spawnServer(registries, ['bash', 'scripts/start-deno.sh'])
+export const startDenoServer: Starter = (registries, config) =>
+  spawnServer(registries, ['bash', 'scripts/start-deno.sh'], config)
+
+/** A Worker is on the internet: its write routes need a writeToken (a secret, as deployed). */
+const WORKER_WRITE_TOKEN = 'runtime-cases-write-token'
 
 /** The Worker in Miniflare with local R2, as `npm run start:workers` runs it. */
-export const startWorkersServer: Starter = async (registries) => {
+export const startWorkersServer: Starter = async (registries, config) => {
   const worker = await startLocalWorker({
     host: '127.0.0.1',
     port: await freePort(),
-    configJson: JSON.stringify({ registries }),
+    configJson: JSON.stringify({ registries, ...config }),
+    secrets: { EDGEPULL_WRITE_TOKEN: WORKER_WRITE_TOKEN },
   })
   return {
     url: worker.url,
@@ -69,15 +76,20 @@ export const startWorkersServer: Starter = async (registries) => {
     alive: () => true,
     bundle: worker.script,
     bucket: async () => (await worker.bucket()) as LocalBucket,
+    writeToken: WORKER_WRITE_TOKEN,
     stop: worker.stop,
   }
 }
 
 // Runs `command` with PORT, EDGEPULL_CONFIG and EDGEPULL_DATA in a temp dir; waits for /_ping.
-async function spawnServer(registries: Registries, command: string[]): Promise<RuntimeServer> {
+async function spawnServer(
+  registries: Registries,
+  command: string[],
+  config?: Record<string, unknown>
+): Promise<RuntimeServer> {
   const work = mkdtempSync(join(tmpdir(), 'edgepull-runtime-'))
   const configPath = join(work, 'config.json')
-  writeFileSync(configPath, JSON.stringify({ registries }))
+  writeFileSync(configPath, JSON.stringify({ registries, ...config }))
   const port = await freePort()
   let out = ''
   const child = spawn(command[0]!, command.slice(1), {

@@ -9,13 +9,20 @@ export interface CliResult {
   stderr: string
 }
 
-/** A DOCKER_CONFIG dir; `auths` maps registry hosts to `user:password`. */
-export function dockerConfig(auths: Record<string, string> = {}): string {
+/**
+ * A DOCKER_CONFIG dir; `auths` maps registry hosts to `user:password`; `httpHeaders` go with
+ * every request to the daemon (config.json's `HttpHeaders`, e.g. edgepull's write token).
+ */
+export function dockerConfig(
+  auths: Record<string, string> = {},
+  httpHeaders?: Record<string, string>
+): string {
   const dir = mkdtempSync(join(tmpdir(), 'edgepull-docker-config-'))
   const entries = Object.fromEntries(
     Object.entries(auths).map(([host, up]) => [host, { auth: Buffer.from(up).toString('base64') }])
   )
-  writeFileSync(join(dir, 'config.json'), JSON.stringify({ auths: entries }))
+  const headers = httpHeaders ? { HttpHeaders: httpHeaders } : {}
+  writeFileSync(join(dir, 'config.json'), JSON.stringify({ auths: entries, ...headers }))
   return dir
 }
 

@@ -24,6 +24,8 @@ export interface Running {
 
 export interface InProcess extends Running {
   driver: StorageDriver
+  /** The fs store's root (`store: 'fs'` only). */
+  dir?: string
 }
 
 export interface StartOptions {
@@ -34,6 +36,10 @@ export interface StartOptions {
   fetch?: (req: Request) => Promise<Response>
   /** More of the config file (`mirror`, `adminToken`…), merged over the keys above. */
   config?: Record<string, unknown>
+  /** As if listening beyond loopback (the write policy's `exposed`). */
+  exposed?: boolean
+  /** DNS for the network guard, as the Bun entry passes it (default: names are not resolved). */
+  resolve?: (hostname: string) => Promise<string[]>
 }
 
 export async function startInProcess(opts: StartOptions): Promise<InProcess> {
@@ -51,7 +57,10 @@ export async function startInProcess(opts: StartOptions): Promise<InProcess> {
     config,
     driver,
     fetch: opts.fetch ?? ((req) => fetch(req)),
+    resolve: opts.resolve,
     runtime: { name: 'bun', version: Bun.version, os: 'linux', arch: 'amd64' },
+    exposed: opts.exposed,
+    clientAddress: (req, env) => (env as Bun.Server<undefined>).requestIP(req)?.address,
   })
   const server = Bun.serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0, idleTimeout: 0 })
   const port = server.port!
@@ -60,6 +69,7 @@ export async function startInProcess(opts: StartOptions): Promise<InProcess> {
     host: `127.0.0.1:${port}`,
     port,
     driver,
+    dir,
     async stop() {
       await server.stop(true)
       if (dir) rmSync(dir, { recursive: true, force: true })
@@ -69,20 +79,36 @@ export async function startInProcess(opts: StartOptions): Promise<InProcess> {
 
 export interface NodeProcess extends Running {
   dataDir: string
+  pid: number
   output(): string
 }
 
-/** Starts the bundled Node entry, as `npm start` does, on a free loopback port. */
-export async function startNode(registries: Record<string, RegistryConfig>): Promise<NodeProcess> {
+/** More for startNode: config file keys beside `registries`, and environment variables. */
+export interface NodeOptions {
+  config?: Record<string, unknown>
+  env?: Record<string, string>
+}
+
+/** Starts the bundled Node entry, as `npm start` does, on a free port (loopback unless `env.HOST`). */
+export async function startNode(
+  registries: Record<string, RegistryConfig>,
+  opts: NodeOptions = {}
+): Promise<NodeProcess> {
   const work = mkdtempSync(join(tmpdir(), 'edgepull-node-'))
   const configPath = join(work, 'config.json')
-  writeFileSync(configPath, JSON.stringify({ registries }))
+  writeFileSync(configPath, JSON.stringify({ registries, ...opts.config }))
   const port = await freePort()
   const dataDir = join(work, 'data')
   let out = ''
   const child: ChildProcess = spawn('node', [...nodeFlags(), nodeEntry()], {
     cwd: ROOT,
-    env: { ...process.env, PORT: String(port), EDGEPULL_CONFIG: configPath, EDGEPULL_DATA: dataDir },
+    env: {
+      ...process.env,
+      PORT: String(port),
+      EDGEPULL_CONFIG: configPath,
+      EDGEPULL_DATA: dataDir,
+      ...opts.env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   child.stdout!.on('data', (d) => (out += d))
@@ -101,10 +127,13 @@ export async function startNode(registries: Record<string, RegistryConfig>): Pro
     host: `127.0.0.1:${port}`,
     port,
     dataDir,
+    pid: child.pid!,
     output: () => out,
     async stop() {
       child.kill('SIGTERM')
-      await new Promise((r) => (child.exitCode !== null ? r(null) : child.once('exit', r)))
+      // Already gone (a test killed it with SIGKILL): exitCode stays null, signalCode is set.
+      const exited = child.exitCode !== null || child.signalCode !== null
+      await new Promise((r) => (exited ? r(null) : child.once('exit', r)))
       rmSync(work, { recursive: true, force: true })
     },
   }

@@ -1,9 +1,11 @@
 /**
- * The mirror's admin API, behind the config's `adminToken` (`Authorization: Bearer <token>`),
- * answering 404 while none is configured:
+ * The mirror's admin API, behind the config's `adminToken` or `writeToken`
+ * (`Authorization: Bearer <token>`) and the write policy (src/http/access.ts: read-only mode,
+ * listening beyond loopback), answering 404 on loopback while neither token is configured:
  *
  *   POST   /admin/tags/refresh?ref=busybox:latest   revalidate a tag upstream now
  *   DELETE /admin/tags?ref=busybox:latest           forget a tag; the next pull asks upstream
+ *   POST   /admin/verify[?repair=true]              check the whole store (admin-verify.ts)
  *
  * `ref` names the repository as a reference does (`ghcr.io/org/app:v1`, `busybox`); the tag
  * defaults to `latest`. Answers are JSON; errors are `{"message"}`.
@@ -12,8 +14,8 @@ import type { Context, Hono } from 'hono'
 import { MirrorError } from '../../mirror/errors.ts'
 import type { Mirror } from '../../mirror/mirror.ts'
 import { upstreamName } from '../../mirror/upstream.ts'
-import { sha256 } from '../../oci/digest.ts'
 import { canonicalName, InvalidReferenceError, parseNormalizedNamed } from '../../oci/reference.ts'
+import { refuseAdmin, type AccessPolicy } from '../access.ts'
 
 const json = (status: number, body: object, headers: Record<string, string> = {}): Response =>
   new Response(JSON.stringify(body), {
@@ -21,17 +23,16 @@ const json = (status: number, body: object, headers: Record<string, string> = {}
     headers: { 'content-type': 'application/json', ...headers },
   })
 
-// Comparing digests keeps the comparison's timing independent of where the strings differ.
-const sameSecret = (a: string, b: string): boolean => sha256(a) === sha256(b)
-
-/** Registers /admin/* on `app`. */
-export function adminRoutes(app: Hono, mirror: Mirror, adminToken: string | undefined): void {
+/** Registers /admin/* on `app`, behind the write policy (src/http/access.ts). */
+export function adminRoutes(
+  app: Hono,
+  mirror: Mirror,
+  adminToken: string | undefined,
+  access: AccessPolicy = {}
+): void {
   app.use('/admin/*', async (c, next) => {
-    if (!adminToken) return json(404, { message: 'page not found' })
-    if (!sameSecret(c.req.header('authorization') ?? '', `Bearer ${adminToken}`)) {
-      const challenge = { 'www-authenticate': 'Bearer realm="edgepull-admin"' }
-      return json(401, { message: 'admin token required' }, challenge)
-    }
+    const refusal = refuseAdmin(access, c.req.header('authorization'), adminToken)
+    if (refusal) return refusal
     await next()
   })
 

@@ -6,10 +6,13 @@
  * errors.
  */
 import { Hono, type Context, type MiddlewareHandler } from 'hono'
+import type { AccessPolicy } from '../access.ts'
 import { unauthorized } from '../../mirror/errors.ts'
 import type { Metrics } from '../../mirror/metrics.ts'
 import type { Mirror } from '../../mirror/mirror.ts'
+import type { StoreVerifier } from '../../storage/verify.ts'
 import { adminRoutes } from './admin.ts'
+import { adminVerifyRoute } from './admin-verify.ts'
 import { blobRoutes } from './blobs.ts'
 import { challenged } from './challenge.ts'
 import { asMirrorError, methodUnsupported, ociErrorResponse, pathUnknown } from './errors.ts'
@@ -25,10 +28,14 @@ export interface MirrorAppDeps {
   adminToken?: string
   /** Serves /metrics; absent, it answers 404. */
   metrics?: Metrics
+  /** The write policy /admin is under (src/http/access.ts). */
+  access?: AccessPolicy
+  /** Serves POST /admin/verify; absent, it answers 404. */
+  verify?: StoreVerifier
 }
 
 /** The Hono app for `/v2`, `/admin` and `/metrics`. */
-export function mirrorApp({ mirror, adminToken, metrics }: MirrorAppDeps): Hono {
+export function mirrorApp({ mirror, adminToken, metrics, access, verify }: MirrorAppDeps): Hono {
   const app = new Hono()
   app.use('/v2/*', async (c, next) => {
     await next()
@@ -65,7 +72,8 @@ export function mirrorApp({ mirror, adminToken, metrics }: MirrorAppDeps): Hono 
     const err = unsupported ? methodUnsupported(c.req.method) : pathUnknown(c.req.path)
     return ociErrorResponse(err, head)
   })
-  adminRoutes(app, mirror, adminToken)
+  adminRoutes(app, mirror, adminToken, access)
+  adminVerifyRoute(app, verify)
   metricsRoute(app, metrics)
   app.notFound((c) => new Response(JSON.stringify({ message: 'page not found' }), {
     status: 404,
