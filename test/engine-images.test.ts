@@ -10,12 +10,7 @@ import { createImageStore, type ImageStore } from '../src/storage/images.ts'
 import { startInProcess, type InProcess } from './support/edgepull.ts'
 import { readMessages } from './support/ndjson.ts'
 import { testbed, type Testbed } from './support/testbed.ts'
-
-const ACCEPT = [
-  'application/vnd.oci.image.index.v1+json',
-  'application/vnd.oci.image.manifest.v1+json',
-  'application/vnd.docker.distribution.manifest.v2+json',
-].join(', ')
+import { MANIFEST_ACCEPT as ACCEPT } from '../src/oci/media-types.ts'
 
 interface Upstream {
   digest: Digest

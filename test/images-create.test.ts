@@ -10,13 +10,7 @@ import { countingFetch, type CountingFetch } from './support/counting-fetch.ts'
 import { startInProcess, type InProcess } from './support/edgepull.ts'
 import { lines, readMessages } from './support/ndjson.ts'
 import { PASSWORD, testbed, USER, type Testbed } from './support/testbed.ts'
-
-const ACCEPT = [
-  'application/vnd.oci.image.index.v1+json',
-  'application/vnd.oci.image.manifest.v1+json',
-  'application/vnd.docker.distribution.manifest.v2+json',
-  'application/vnd.docker.distribution.manifest.list.v2+json',
-].join(', ')
+import { MANIFEST_ACCEPT as ACCEPT } from '../src/oci/media-types.ts'
 
 async function upstreamManifest(tb: Testbed, repo: string, ref: string) {
   const res = await fetch(`${tb.url}/v2/${repo}/manifests/${ref}`, { headers: { accept: ACCEPT } })

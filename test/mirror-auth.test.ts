@@ -14,13 +14,8 @@ import { blobKey } from '../src/storage/keys.ts'
 import { countingProxy, type CountingProxy } from './support/counting-proxy.ts'
 import { startInProcess, type InProcess } from './support/edgepull.ts'
 import { PASSWORD, testbed, USER, type Testbed } from './support/testbed.ts'
+import { MANIFEST_ACCEPT as ACCEPT } from '../src/oci/media-types.ts'
 
-const ACCEPT = [
-  'application/vnd.oci.image.index.v1+json',
-  'application/vnd.oci.image.manifest.v1+json',
-  'application/vnd.docker.distribution.manifest.v2+json',
-  'application/vnd.docker.distribution.manifest.list.v2+json',
-].join(', ')
 const basic = (user: string, password: string) => `Basic ${btoa(`${user}:${password}`)}`
 const ALICE = basic(USER, PASSWORD)
 const WRONG = basic(USER, 'not-the-password')

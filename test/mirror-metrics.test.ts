@@ -10,12 +10,7 @@ import { countingProxy, type CountingProxy } from './support/counting-proxy.ts'
 import { startInProcess, type InProcess } from './support/edgepull.ts'
 import { readMessages } from './support/ndjson.ts'
 import { anonymousToken, testbed, type Testbed } from './support/testbed.ts'
-
-const ACCEPT = [
-  'application/vnd.oci.image.index.v1+json',
-  'application/vnd.oci.image.manifest.v1+json',
-  'application/vnd.docker.distribution.manifest.v2+json',
-].join(', ')
+import { MANIFEST_ACCEPT as ACCEPT } from '../src/oci/media-types.ts'
 
 let tt: Testbed
 let proxy: CountingProxy

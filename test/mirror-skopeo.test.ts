@@ -12,13 +12,7 @@ import { sha256 } from '../src/oci/digest.ts'
 import { countingProxy, type CountingProxy } from './support/counting-proxy.ts'
 import { startInProcess, startNode, type Running } from './support/edgepull.ts'
 import { anonymousToken, testbed, type Testbed } from './support/testbed.ts'
-
-const ACCEPT = [
-  'application/vnd.oci.image.index.v1+json',
-  'application/vnd.oci.image.manifest.v1+json',
-  'application/vnd.docker.distribution.manifest.v2+json',
-  'application/vnd.docker.distribution.manifest.list.v2+json',
-].join(', ')
+import { MANIFEST_ACCEPT as ACCEPT } from '../src/oci/media-types.ts'
 
 const work = mkdtempSync(join(tmpdir(), 'edgepull-skopeo-'))
 afterAll(() => rmSync(work, { recursive: true, force: true }))

@@ -19,13 +19,7 @@ import { countingProxy, type CountingProxy } from './support/counting-proxy.ts'
 import { startInProcess, type InProcess } from './support/edgepull.ts'
 import { readMessages } from './support/ndjson.ts'
 import { testbed, type Testbed } from './support/testbed.ts'
-
-const ACCEPT = [
-  'application/vnd.oci.image.index.v1+json',
-  'application/vnd.oci.image.manifest.v1+json',
-  'application/vnd.docker.distribution.manifest.v2+json',
-  'application/vnd.docker.distribution.manifest.list.v2+json',
-].join(', ')
+import { MANIFEST_ACCEPT as ACCEPT } from '../src/oci/media-types.ts'
 
 let tb: Testbed
 
@@ -59,7 +53,6 @@ async function errorOf(res: Response) {
   expect(res.headers.get('docker-distribution-api-version')).toBe('registry/2.0')
   return ((await res.json()) as { errors: Array<{ code: string; message: string }> }).errors[0]!
 }
-
 
 const stored = (ep: InProcess, d: Digest) => ep.driver.stat(blobKey(d))
 

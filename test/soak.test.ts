@@ -14,16 +14,11 @@ import { createReadStream, readdirSync, readFileSync, readlinkSync } from 'node:
 import { join } from 'node:path'
 import { startNode, type NodeProcess } from './support/edgepull.ts'
 import { testbed, type Testbed } from './support/testbed.ts'
+import { MANIFEST_ACCEPT as ACCEPT } from '../src/oci/media-types.ts'
 
 const SECONDS = Number(process.env.SOAK_SECONDS ?? 20)
 const CLIENTS = Number(process.env.SOAK_CLIENTS ?? 12)
 const IMAGES = ['busybox', 'layered', 'many', 'multiarch', 'big']
-const ACCEPT = [
-  'application/vnd.oci.image.index.v1+json',
-  'application/vnd.oci.image.manifest.v1+json',
-  'application/vnd.docker.distribution.manifest.v2+json',
-  'application/vnd.docker.distribution.manifest.list.v2+json',
-].join(', ')
 
 let tb: Testbed
 let ep: NodeProcess

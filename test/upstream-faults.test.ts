@@ -20,12 +20,7 @@ import { eventually } from './support/eventually.ts'
 import type { Fault } from './support/faults.ts'
 import { lines, readMessages } from './support/ndjson.ts'
 import { testbed, type Testbed } from './support/testbed.ts'
-
-const ACCEPT = [
-  'application/vnd.oci.image.index.v1+json',
-  'application/vnd.oci.image.manifest.v1+json',
-  'application/vnd.docker.distribution.manifest.v2+json',
-].join(', ')
+import { MANIFEST_ACCEPT as ACCEPT } from '../src/oci/media-types.ts'
 
 // For the stall tests: short, so stalls cost seconds (a loopback registry answers in
 // milliseconds). The other tests keep the defaults, so a busy machine cannot trip them.

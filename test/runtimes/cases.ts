@@ -12,12 +12,7 @@ import { countingProxy, type CountingProxy } from '../support/counting-proxy.ts'
 import { docker, dockerConfig } from '../support/docker-cli.ts'
 import { testbed, type Testbed } from '../support/testbed.ts'
 import type { RuntimeServer, Starter } from './servers.ts'
-
-const ACCEPT = [
-  'application/vnd.oci.image.index.v1+json',
-  'application/vnd.oci.image.manifest.v1+json',
-  'application/vnd.docker.distribution.manifest.v2+json',
-].join(', ')
+import { MANIFEST_ACCEPT as ACCEPT } from '../../src/oci/media-types.ts'
 
 /** What differs between runtimes, said out loud. */
 export interface RuntimeTraits {
