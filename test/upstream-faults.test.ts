@@ -246,6 +246,8 @@ describe('503 and 429 with Retry-After', () => {
     const t0 = Date.now()
     const res = await fetch(e.url + blobPath('busybox', layer.digest))
     expect(res.status).toBe(429)
+    // The mirror's clients are told to wait as long as upstream asked, not to hammer it.
+    expect(res.headers.get('retry-after')).toBe('3600')
     expect(Date.now() - t0).toBeLessThan(5_000)
     expect(proxy.count('GET', `/blobs/${layer.digest}`)).toBe(1)
   }, 60_000)

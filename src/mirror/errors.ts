@@ -88,8 +88,11 @@ const UPSTREAM_CODES: Record<number, [string, string]> = {
 /** Maps a failure talking to the upstream onto what the mirror answers. */
 export function fromUpstream(err: unknown): MirrorError {
   if (err instanceof MirrorError) return err
+  // Clients of a rate-limited or overloaded upstream wait as long as it asked.
+  const retryAfter: Record<string, string> =
+    err instanceof RegistryError && err.retryAfter ? { 'retry-after': err.retryAfter } : {}
   const because = (status: number, code: string, message: string, detail?: unknown) =>
-    new MirrorError(status, code, message, detail, {}, { cause: err })
+    new MirrorError(status, code, message, detail, status === 429 || status >= 500 ? retryAfter : {}, { cause: err })
   if (err instanceof UnsupportedManifestError) {
     return because(400, 'UNSUPPORTED', err.message, { mediaType: err.mediaType })
   }

@@ -21,7 +21,13 @@ export async function errorFromResponse(
   outer?: RequestInfo
 ): Promise<RegistryError> {
   const status = res.status
-  const base = { ...info, status, statusText: res.statusText || statusText(status), outer }
+  const base = {
+    ...info,
+    status,
+    statusText: res.statusText || statusText(status),
+    outer,
+    retryAfter: res.headers.get('retry-after') ?? undefined,
+  }
   const body = info.method === 'HEAD' ? '' : await readSmallText(res)
   if (status < 400 || status >= 500) {
     return new RegistryError({

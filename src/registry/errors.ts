@@ -30,6 +30,8 @@ export interface RegistryErrorInit extends RequestInfo {
   text?: string
   /** The registry request this one was made for (a token request): Go reports that one. */
   outer?: RequestInfo
+  /** The response's `Retry-After`, as sent: a mirror passes it on to its own clients. */
+  retryAfter?: string
   cause?: unknown
 }
 
@@ -81,6 +83,7 @@ export class RegistryError extends Error {
   readonly statusText: string
   readonly errors: RegistryErrorDetail[]
   readonly outer: RequestInfo | undefined
+  readonly retryAfter: string | undefined
   private readonly text: string
 
   constructor(init: RegistryErrorInit) {
@@ -91,6 +94,7 @@ export class RegistryError extends Error {
     this.statusText = init.statusText ?? ''
     this.errors = init.errors ?? []
     this.outer = init.outer
+    this.retryAfter = init.retryAfter
     this.text = init.text ?? ''
   }
 

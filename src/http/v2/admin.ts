@@ -17,11 +17,8 @@ import { upstreamName } from '../../mirror/upstream.ts'
 import { canonicalName, InvalidReferenceError, parseNormalizedNamed } from '../../oci/reference.ts'
 import { refuseAdmin, type AccessPolicy } from '../access.ts'
 
-const json = (status: number, body: object, headers: Record<string, string> = {}): Response =>
-  new Response(JSON.stringify(body), {
-    status,
-    headers: { 'content-type': 'application/json', ...headers },
-  })
+const json = (status: number, body: object): Response =>
+  new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } })
 
 /** Registers /admin/* on `app`, behind the write policy (src/http/access.ts). */
 export function adminRoutes(
