@@ -11,7 +11,11 @@ import { sha256, type Digest } from '../src/oci/digest.ts'
 import { Fills } from '../src/pull/fills.ts'
 import { createRegistryClient } from '../src/registry/client.ts'
 import { createBlobStore } from '../src/storage/blobs.ts'
-import { blobKey } from '../src/storage/keys.ts'
+import { blobKey, mirrorLayerKey } from '../src/storage/keys.ts'
+import type { StorageDriver } from '../src/storage/driver.ts'
+import { createImageStore } from '../src/storage/images.ts'
+import { exclusive } from '../src/storage/lock.ts'
+import { releaseBlobs } from '../src/images/release.ts'
 import { createMemoryDriver } from '../src/storage/memory.ts'
 import { countingFetch } from './support/counting-fetch.ts'
 import { eventually } from './support/eventually.ts'
@@ -390,6 +394,41 @@ describe('blobs: one upstream GET, however many ask', () => {
     } finally {
       await e.stop()
     }
+  }, 60_000)
+
+  test('a filled blob not yet linked survives an rmi or prune that would free it', async () => {
+    // Hold the layer link's write: the blob is stored, but no link holds it yet.
+    let linked!: () => void
+    const gate = new Promise<void>((r) => (linked = r))
+    const inner = createMemoryDriver()
+    const driver: StorageDriver = {
+      ...inner,
+      async put(key, body, opts) {
+        if (key.includes('/_layers/')) await gate
+        return inner.put(key, body, opts)
+      },
+    }
+    const blobs = createBlobStore(driver)
+    const mirror = createMirror({
+      driver,
+      blobs,
+      fills: new Fills(driver),
+      registry: createRegistryClient({ fetch: (r) => fetch(r) }),
+      registries: { 'docker.io': { endpoint: tb.url } },
+      config: { tagTtlSeconds: 300, tagTtl: [] },
+    })
+    const l = await layerOf('library/busybox')
+    const res = await mirrorApp({ mirror }).request(`/v2/busybox/blobs/${l.digest}`)
+    expect(sha256(await bodyBytes(res))).toBe(l.digest)
+    await eventually(async () => (await blobs.stat(l.digest)) !== null)
+    // What rmi and prune do with a blob no record holds.
+    const images = createImageStore(driver)
+    expect(await exclusive(images, () => releaseBlobs({ images, blobs }, [l.digest]))).toBe(0)
+    expect(await blobs.stat(l.digest)).not.toBeNull()
+    linked()
+    await eventually(async () => (await driver.stat(mirrorLayerKey({ domain: 'docker.io', path: 'library/busybox' }, l.digest))) !== null)
+    expect(await exclusive(images, () => releaseBlobs({ images, blobs }, [l.digest]))).toBe(0)
+    expect(await blobs.stat(l.digest)).not.toBeNull()
   }, 60_000)
 })
 

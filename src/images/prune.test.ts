@@ -103,7 +103,7 @@ describe('pruneImages (moby ImagesPrune)', () => {
 
   test('blobs a pull in flight has leased stay until the lease ends', async () => {
     const { s, bare } = await fixture()
-    const release = lease(s.images, [bare.layers[0]!.digest])
+    const release = lease(s.blobs, [bare.layers[0]!.digest])
     await prune(s, '{"dangling":["false"]}')
     expect(await s.images.getImage(bare.id)).toBeNull()
     expect(await blobList(s)).toContain(bare.layers[0]!.digest)

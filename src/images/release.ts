@@ -24,7 +24,7 @@ export async function releaseBlobs(
   deps: { images: ImageStore; blobs: BlobStore },
   candidates: Iterable<Digest>
 ): Promise<number> {
-  const orphans = new Set([...candidates].filter((d) => !isLeased(deps.images, d)))
+  const orphans = new Set([...candidates].filter((d) => !isLeased(deps.blobs, d)))
   if (orphans.size === 0) return 0
   for await (const rec of deps.images.listImages()) {
     for (const d of blobsOf(rec)) orphans.delete(d)

@@ -11,6 +11,7 @@ import { errorFromResponse } from '../registry/classify.ts'
 import type { RepositoryClient } from '../registry/client.ts'
 import { redactUrl } from '../registry/errors.ts'
 import type { ByteRange } from '../storage/driver.ts'
+import { lease } from '../storage/lock.ts'
 import type { Core, MirrorContext } from './context.ts'
 import {
   blobUnknown,
@@ -126,7 +127,12 @@ export function blobService(core: Core): BlobService {
           throw err
         })
         .catch(mapUpstream(digest))
-      fill.done.then(() => links.putLayer(repo, digest)).catch(() => {})
+      // Leased until linked: stored but not yet linked, an rmi or prune would take it.
+      const release = lease(blobs, [digest])
+      fill.done
+        .then(() => links.putLayer(repo, digest))
+        .catch(() => {})
+        .finally(release)
       const outcome: MirrorOutcome = fill === inflight ? 'shared' : 'miss'
       return {
         size: fill.size,

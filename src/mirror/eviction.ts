@@ -101,7 +101,7 @@ export function createEviction(deps: EvictionDeps): Eviction {
   const at = (d: Digest, entry?: BlobEntry) => Math.max(touched.get(d) ?? 0, entry?.modified ?? 0)
   const held = (d: Digest, entry?: BlobEntry) =>
     (leases.get(d) ?? 0) > 0 ||
-    isLeased(images, d) ||
+    isLeased(blobs, d) ||
     fills.current(d) !== undefined ||
     now() - at(d, entry) < grace
 

@@ -79,7 +79,7 @@ export async function* pullImage(
         })
       }
       const id = manifest.config.digest
-      release = lease(deps.images, [top.digest, chosen.digest, id, ...manifest.layers.map((l) => l.digest)])
+      release = lease(deps.blobs, [top.digest, chosen.digest, id, ...manifest.layers.map((l) => l.digest)])
       const existing = await deps.images.getImage(id)
       const complete = existing && (await missingBlobs(deps.blobs, manifest.layers)).length === 0
       if (!complete) {

@@ -15,8 +15,9 @@ export function exclusive<T>(store: object, job: () => Promise<T>): Promise<T> {
 const leases = new WeakMap<object, Map<string, number>>()
 
 /**
- * Marks `digests` as needed by work in flight on `store` (a pull, from its first layer to its
- * image record) until the returned function is called. rmi, prune and eviction leave leased
+ * Marks `digests` as needed by work in flight on `store`, the blob store (a pull from its
+ * first layer to its image record, a mirror fill until its link is written) until the
+ * returned function is called. rmi, prune and eviction leave leased
  * blobs alone, as containerd's leases keep content from its garbage collector; without
  * them a prune running in a loop can free a pull's layers faster than it fetches them back.
  * Per process, like the lock.
