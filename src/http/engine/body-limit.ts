@@ -4,6 +4,7 @@
  * longer (chunked, or a lying header) fails at the first chunk beyond it. Either way 413.
  */
 import type { MiddlewareHandler } from 'hono'
+import { LimitsSchema } from '../../config.ts'
 import { EngineError } from '../errors.ts'
 
 /** What callers may send. */
@@ -17,11 +18,7 @@ export interface BodyLimits {
 }
 
 /** The config's defaults, for apps assembled without limits. */
-export const DEFAULT_BODY_LIMITS: BodyLimits = {
-  bodyBytes: 64 * 2 ** 30,
-  jsonBytes: 2 ** 20,
-  gzipRatio: 100,
-}
+export const DEFAULT_BODY_LIMITS: BodyLimits = LimitsSchema.parse({})
 
 type LimitKey = 'bodyBytes' | 'jsonBytes'
 
