@@ -44,7 +44,7 @@ export interface AppDeps {
   fetch?: Fetch
   /** Swagger UI's files for `/docs`, supplied by the runtime entry; absent, `/docs` explains. */
   docsAssets?: DocsAssets
-  /** Request body caps (the config's `limits`); absent, DEFAULT_BODY_LIMITS. */
+  /** Request body caps (the config's `limits`); absent, the config's defaults (limitsOf). */
   limits?: BodyLimits
   /** Who may use the write routes (writeToken, read-only, listening beyond loopback). */
   access?: AccessPolicy

@@ -4,6 +4,7 @@
  * longer (chunked, or a lying header) fails at the first chunk beyond it. Either way 413.
  */
 import type { MiddlewareHandler } from 'hono'
+import type { InflateLimits } from '../../archive/compression.ts'
 import { LimitsSchema } from '../../config.ts'
 import { EngineError } from '../errors.ts'
 
@@ -18,7 +19,13 @@ export interface BodyLimits {
 }
 
 /** The config's defaults, for apps assembled without limits. */
-export const DEFAULT_BODY_LIMITS: BodyLimits = LimitsSchema.parse({})
+const DEFAULT_BODY_LIMITS: BodyLimits = LimitsSchema.parse({})
+
+/** The app's limits: the config's, or its defaults when the app was assembled without. */
+export const limitsOf = (deps: { limits?: BodyLimits }): BodyLimits => deps.limits ?? DEFAULT_BODY_LIMITS
+
+/** What an archive body may unpack to, in the archive readers' terms. */
+export const inflateLimits = (l: BodyLimits): InflateLimits => ({ maxBytes: l.bodyBytes, ratio: l.gzipRatio })
 
 type LimitKey = 'bodyBytes' | 'jsonBytes'
 

@@ -8,7 +8,7 @@ import { commitImage } from '../../images/commit.ts'
 import { resolveImage } from '../../images/resolve.ts'
 import { repoTagReference, tagImage } from '../../images/tag.ts'
 import type { AppDeps } from '../deps.ts'
-import { DEFAULT_BODY_LIMITS, jsonBodyLimit } from './body-limit.ts'
+import { jsonBodyLimit, limitsOf } from './body-limit.ts'
 import { formValue } from './query.ts'
 import { ErrorResponse } from './schemas.ts'
 
@@ -81,7 +81,7 @@ const route = createRoute({
 
 /** Registers POST /commit. */
 export function commitRoute(app: OpenAPIHono<any>, deps: AppDeps): void {
-  app.use('/commit', jsonBodyLimit((deps.limits ?? DEFAULT_BODY_LIMITS).jsonBytes))
+  app.use('/commit', jsonBodyLimit(limitsOf(deps).jsonBytes))
   app.openapi(route, async (c) => {
     const q = c.req.valid('query')
     const body = c.req.valid('json') as Record<string, unknown>

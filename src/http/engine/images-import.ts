@@ -15,7 +15,7 @@ import { progressThrottle } from '../../pull/throttle.ts'
 import type { ImageRecord } from '../../storage/images.ts'
 import type { AppDeps } from '../deps.ts'
 import { EngineError } from '../errors.ts'
-import { DEFAULT_BODY_LIMITS, limitedBody, limitedStream } from './body-limit.ts'
+import { inflateLimits, limitedBody, limitedStream, limitsOf } from './body-limit.ts'
 import type { JsonMessage } from './json-message.ts'
 import { ndjsonResponse } from './ndjson.ts'
 import { progressBar } from './progress-bar.ts'
@@ -45,13 +45,13 @@ export async function importResponse(
       throw new EngineError(400, (err as Error).message)
     }
   }
-  const limits = deps.limits ?? DEFAULT_BODY_LIMITS
+  const limits = limitsOf(deps)
   const opts: ImportOptions = {
     platform,
     message: q.message || `Imported from ${q.fromSrc}`,
     changes: changeList(q.changes),
     signal: req.signal,
-    limits: { maxBytes: limits.bodyBytes, ratio: limits.gzipRatio },
+    limits: inflateLimits(limits),
   }
   importConfig(opts) // a bad change is a 400 before anything is read
   const finish = async (record: ImageRecord): Promise<JsonMessage> => {

@@ -10,7 +10,7 @@ import { loadImages, type LoadEvent } from '../../images/load.ts'
 import { shortId } from '../../oci/digest.ts'
 import type { ApiVersionEnv } from '../api-version.ts'
 import type { AppDeps } from '../deps.ts'
-import { DEFAULT_BODY_LIMITS, limitedBody } from './body-limit.ts'
+import { inflateLimits, limitedBody, limitsOf } from './body-limit.ts'
 import { errorResponse } from './image-schemas.ts'
 import { platformOf } from './images-get.ts'
 import { errorMessage, layerMessage, line, type JsonMessage } from './json-message.ts'
@@ -66,11 +66,10 @@ export function imagesLoadRoute(app: OpenAPIHono<ApiVersionEnv>, deps: AppDeps):
     const quiet = dockerBoolOr(q.quiet, true)
     const abort = new AbortController()
     c.req.raw.signal?.addEventListener('abort', () => abort.abort(), { once: true })
-    const limits = deps.limits ?? DEFAULT_BODY_LIMITS
+    const limits = limitsOf(deps)
     const input =
       limitedBody(c.req.raw, limits.bodyBytes) ??
       new ReadableStream<Uint8Array>({ start: (s) => s.close() })
-    const inflate = { maxBytes: limits.bodyBytes, ratio: limits.gzipRatio }
     const enc = new TextEncoder()
     const body = new ReadableStream<Uint8Array>({
       async start(controller) {
@@ -80,7 +79,7 @@ export function imagesLoadRoute(app: OpenAPIHono<ApiVersionEnv>, deps: AppDeps):
             platform,
             quiet,
             signal: abort.signal,
-            limits: inflate,
+            limits: inflateLimits(limits),
           })
           messages = events.map(toMessage)
         } catch (err) {
