@@ -97,3 +97,58 @@ export function parsePaxRecords(bytes: Uint8Array): Map<string, string> {
   }
   return out
 }
+
+// Types whose size field says nothing about a body (Go's isHeaderOnlyType).
+const HEADER_ONLY = new Set(['1', '2', '3', '4', '5', '6'])
+
+/** An entry's header with the PAX records and GNU long names before it folded in. */
+export interface FoldedHeader {
+  raw: RawHeader
+  name: string
+  linkname: string
+  /** Bytes of body that follow (0 for links, directories and devices, whatever the header says). */
+  size: number
+  /** The PAX `mtime`, when one was given (seconds, possibly fractional). */
+  paxMtime?: string
+}
+
+/**
+ * The headers that describe the next entry rather than being one — PAX `x` records, GNU `L`
+ * and `K` long names; `g` records are read and ignored — folded into that entry's header as
+ * Go's archive/tar does. The streaming reader and the import check share it, so both judge
+ * the same names.
+ */
+export class HeaderFolding {
+  private pax = new Map<string, string>()
+  private longName: string | undefined
+  private longLink: string | undefined
+
+  /** True for the headers whose body is metadata for the next entry. */
+  static isMetadata(flag: string): boolean {
+    return flag === 'x' || flag === 'g' || flag === 'L' || flag === 'K'
+  }
+
+  /** Takes a metadata header's body. */
+  metadata(flag: string, bytes: Uint8Array): void {
+    if (flag === 'x') this.pax = parsePaxRecords(bytes)
+    else if (flag === 'g') parsePaxRecords(bytes)
+    else if (flag === 'L') this.longName = cString(bytes, 0, bytes.byteLength)
+    else if (flag === 'K') this.longLink = cString(bytes, 0, bytes.byteLength)
+  }
+
+  /** The entry `raw` heads, with what came before it applied; then starts afresh. */
+  entry(raw: RawHeader): FoldedHeader {
+    const name = this.pax.get('path') || this.longName || raw.name
+    const linkname = this.pax.get('linkpath') || this.longLink || raw.linkname
+    const paxSize = this.pax.get('size')
+    const paxMtime = this.pax.get('mtime')
+    this.pax = new Map()
+    this.longName = this.longLink = undefined
+    let size = paxSize === undefined ? raw.size : Number(paxSize)
+    if (!Number.isSafeInteger(size) || size < 0) {
+      throw new TarError(`archive/tar: invalid size for ${JSON.stringify(name)}`)
+    }
+    if (HEADER_ONLY.has(raw.flag)) size = 0
+    return { raw, name, linkname, size, paxMtime }
+  }
+}

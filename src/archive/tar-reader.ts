@@ -7,7 +7,7 @@
  */
 import { ByteReader } from './byte-reader.ts'
 import { BLOCK, padded, TarError, type TarHeader, type TarType } from './tar-header.ts'
-import { cString, decodeHeader, isZeroBlock, parsePaxRecords } from './tar-parse.ts'
+import { decodeHeader, HeaderFolding, isZeroBlock } from './tar-parse.ts'
 
 /** An entry being read. Its body must be read to the end or abandoned before the next entry. */
 export interface TarReadEntry extends TarHeader {
@@ -29,9 +29,6 @@ const TYPES: Record<string, TarType> = {
   '5': 'directory',
 }
 
-// Types whose size field says nothing about a body (Go's isHeaderOnlyType).
-const HEADER_ONLY = new Set(['1', '2', '3', '4', '5', '6'])
-
 /**
  * Reads `input` as a tar archive. The archive ends at the first zero block, or at the end of
  * the input between entries (as Go's reader allows); the rest of the input is not read.
@@ -41,9 +38,7 @@ export async function* readTar(
   { maxMetadata = 1 << 20 }: ReadTarOptions = {}
 ): AsyncGenerator<TarReadEntry, void, undefined> {
   const r = new ByteReader(input)
-  let pax = new Map<string, string>()
-  let longName: string | undefined
-  let longLink: string | undefined
+  const folding = new HeaderFolding()
 
   const readMetadata = async (size: number): Promise<Uint8Array> => {
     if (size > maxMetadata) throw new TarError(`archive/tar: extended header of ${size} bytes`)
@@ -57,28 +52,11 @@ export async function* readTar(
       const block = await r.readExact(BLOCK)
       if (!block || isZeroBlock(block)) return
       const raw = decodeHeader(block)
-      if (raw.flag === 'x' || raw.flag === 'g') {
-        const records = parsePaxRecords(await readMetadata(raw.size))
-        if (raw.flag === 'x') pax = records
+      if (HeaderFolding.isMetadata(raw.flag)) {
+        folding.metadata(raw.flag, await readMetadata(raw.size))
         continue
       }
-      if (raw.flag === 'L' || raw.flag === 'K') {
-        const bytes = await readMetadata(raw.size)
-        const value = cString(bytes, 0, bytes.byteLength)
-        if (raw.flag === 'L') longName = value
-        else longLink = value
-        continue
-      }
-
-      const name = pax.get('path') || longName || raw.name
-      const linkname = pax.get('linkpath') || longLink || raw.linkname
-      const paxSize = pax.get('size')
-      const paxMtime = pax.get('mtime')
-      pax = new Map()
-      longName = longLink = undefined
-      let size = paxSize === undefined ? raw.size : Number(paxSize)
-      if (!Number.isSafeInteger(size) || size < 0) throw new TarError('archive/tar: invalid size')
-      if (HEADER_ONLY.has(raw.flag)) size = 0
+      const { name, linkname, size, paxMtime } = folding.entry(raw)
       let type = TYPES[raw.flag] ?? 'other'
       if (raw.flag === '\0' && name.endsWith('/')) type = 'directory'
 

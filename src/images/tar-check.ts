@@ -9,7 +9,7 @@
  */
 import { archivePath, hardlinkTarget, symlinkTarget } from '../archive/paths.ts'
 import { BLOCK, padded, TarError } from '../archive/tar-header.ts'
-import { cString, decodeHeader, isZeroBlock, parsePaxRecords } from '../archive/tar-parse.ts'
+import { decodeHeader, HeaderFolding, isZeroBlock } from '../archive/tar-parse.ts'
 import { ImageError } from './errors.ts'
 
 /** Limits of tarCheck. */
@@ -20,8 +20,6 @@ export interface TarCheckOptions {
 
 // PAX headers and GNU long names are read into memory; real ones are a few hundred bytes.
 const MAX_METADATA = 1 << 20
-// Types whose size field says nothing about a body (Go's isHeaderOnlyType).
-const HEADER_ONLY = new Set(['1', '2', '3', '4', '5', '6'])
 
 /** Errors the stream (ImageError 400, or 413 for an oversized entry) when it is not fit. */
 export function tarCheck({ maxEntryBytes = Infinity }: TarCheckOptions = {}): TransformStream<
@@ -32,9 +30,7 @@ export function tarCheck({ maxEntryBytes = Infinity }: TarCheckOptions = {}): Tr
   let filled = 0
   let skip = 0 // bytes of entry data (with padding) still to pass
   let meta: { flag: string; bytes: Uint8Array; at: number } | null = null
-  let pax = new Map<string, string>()
-  let longName: string | undefined
-  let longLink: string | undefined
+  const folding = new HeaderFolding()
   let entries = 0
   let ended = false
 
@@ -50,19 +46,13 @@ export function tarCheck({ maxEntryBytes = Infinity }: TarCheckOptions = {}): Tr
       throw invalid(entries === 0 ? 'the body is not a tar archive' : `bad header in entry ${entries + 1}`)
     }
     entries++
-    if ('xgLK'.includes(raw.flag)) {
+    if (HeaderFolding.isMetadata(raw.flag)) {
       if (raw.size > MAX_METADATA) throw invalid(`extended header of ${raw.size} bytes`)
       meta = { flag: raw.flag, bytes: new Uint8Array(raw.size), at: 0 }
       if (raw.size === 0) onMeta()
       return
     }
-    const name = pax.get('path') || longName || raw.name
-    const link = pax.get('linkpath') || longLink || raw.linkname
-    let size = pax.has('size') ? Number(pax.get('size')) : raw.size
-    pax = new Map()
-    longName = longLink = undefined
-    if (!Number.isSafeInteger(size) || size < 0) throw invalid(`entry ${JSON.stringify(name)} has an invalid size`)
-    if (HEADER_ONLY.has(raw.flag)) size = 0
+    const { name, linkname: link, size } = tarTerms(() => folding.entry(raw))
     if (size > maxEntryBytes) {
       const why = `${JSON.stringify(name)} claims ${size} bytes, more than the body may hold`
       throw new ImageError(413, `invalid tar: ${why} (limits.bodyBytes)`)
@@ -75,9 +65,7 @@ export function tarCheck({ maxEntryBytes = Infinity }: TarCheckOptions = {}): Tr
     const { flag, bytes } = meta!
     meta = null
     skip = padded(bytes.byteLength) - bytes.byteLength
-    if (flag === 'x') pax = parseRecords(bytes)
-    else if (flag === 'L') longName = cString(bytes, 0, bytes.byteLength)
-    else if (flag === 'K') longLink = cString(bytes, 0, bytes.byteLength)
+    tarTerms(() => folding.metadata(flag, bytes))
   }
 
   return new TransformStream({
@@ -116,11 +104,13 @@ export function tarCheck({ maxEntryBytes = Infinity }: TarCheckOptions = {}): Tr
 
 const invalid = (why: string) => new ImageError(400, `invalid tar: ${why}`)
 
-function parseRecords(bytes: Uint8Array): Map<string, string> {
+/** `fn`'s result, with a malformed-tar TarError turned into the route's 400. */
+function tarTerms<T>(fn: () => T): T {
   try {
-    return parsePaxRecords(bytes)
+    return fn()
   } catch (err) {
-    throw invalid((err as Error).message)
+    if (err instanceof TarError) throw invalid(err.message)
+    throw err
   }
 }
 
